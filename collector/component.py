@@ -1,0 +1,121 @@
+"""The component model: a config model, a factory, and a lifecycle.
+
+Every receiver, processor and exporter is built by a `Factory` from its validated
+config. Lifecycle: `start()` once, then `shutdown()` which must flush, release
+kernel resources and be safe to call more than once.
+"""
+
+from __future__ import annotations
+
+import abc
+import builtins
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from collector.model import Data, Signal
+
+if TYPE_CHECKING:
+    from collector.telemetry import Telemetry
+
+Kind = Literal["receiver", "processor", "exporter"]
+
+
+class ComponentConfig(BaseModel):
+    """Base for every component's config model: unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ConfigT = TypeVar("ConfigT", bound=ComponentConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentId:
+    type: str
+    name: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> ComponentId:
+        type_, _, name = text.partition("/")
+        return cls(type_, name)
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.name}" if self.name else self.type
+
+
+@dataclass(slots=True)
+class ComponentContext:
+    """What the runtime gives a component: its id, logger and self-telemetry."""
+
+    id: ComponentId
+    kind: Kind
+    telemetry: Telemetry
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("ebpf_collector"))
+
+
+class Consumer(Protocol):
+    async def consume(self, data: Data) -> None: ...
+
+
+class Component(abc.ABC, Generic[ConfigT]):
+    def __init__(self, config: ConfigT, ctx: ComponentContext) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.log = ctx.logger.getChild(str(ctx.id))
+
+    async def start(self) -> None:
+        """Acquire resources (load BPF, bind sockets). Raise ComponentError to stop the collector."""
+
+    async def shutdown(self) -> None:
+        """Flush and release everything. Idempotent."""
+
+
+class Receiver(Component[ConfigT]):
+    """Produces data. The runtime sets `next` to a consumer per signal it feeds."""
+
+    next: dict[Signal, Consumer]
+
+    def __init__(self, config: ConfigT, ctx: ComponentContext) -> None:
+        super().__init__(config, ctx)
+        self.next = {}
+
+    async def emit(self, signal: Signal, data: Data) -> None:
+        consumer = self.next.get(signal)
+        if consumer is not None:
+            await consumer.consume(data)
+
+
+class Processor(Component[ConfigT]):
+    """Transforms data and passes it on to `next` (may hold it back, e.g. to aggregate).
+    A processor instance belongs to one pipeline."""
+
+    next: Consumer
+
+    @abc.abstractmethod
+    async def consume(self, data: Data) -> None: ...
+
+
+class Exporter(Component[ConfigT]):
+    """Sends data out. Called from the exporter's own queue task, one batch at a time."""
+
+    @abc.abstractmethod
+    async def export(self, data: Data) -> None: ...
+
+
+class ComponentError(Exception):
+    """A component could not start or run; the message is shown to the user as is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Factory(Generic[ConfigT]):
+    type: str
+    kind: Kind
+    description: str
+    config_model: builtins.type[ConfigT]
+    create: Callable[[ConfigT, ComponentContext], Component[Any]]
+    # Signals the component can produce (receivers) or consume (processors, exporters).
+    signals: frozenset[Signal] = frozenset({"metrics", "logs", "traces"})

@@ -1,0 +1,1 @@
+"""Exporters: one module or package per exporter type (see collector/registry.py)."""

@@ -1,0 +1,1 @@
+"""Processors: one module or package per processor type (see collector/registry.py)."""

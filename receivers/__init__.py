@@ -1,0 +1,1 @@
+"""Receivers: one module or package per receiver type (see collector/registry.py)."""
