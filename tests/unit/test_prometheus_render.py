@@ -73,7 +73,7 @@ def sample_store() -> MetricStore:
                     ),
                 ],
                 "IO latency",
-                unit="us",
+                unit="s",
             ),
             Metric(
                 "runq",
@@ -82,7 +82,7 @@ def sample_store() -> MetricStore:
                     SummaryPoint({}, [(0.0, 1.0), (0.5, 3.0), (1.0, 9.0)], 20.0, 5, 1, 2),
                 ],
                 "Runq summary",
-                unit="us",
+                unit="s",
             ),
         ],
         resource={"host.name": "node-1"},
