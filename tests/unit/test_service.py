@@ -8,6 +8,7 @@ import textwrap
 from typing import Any
 
 import pytest
+from pydantic import Field
 
 from collector.component import (
     ComponentConfig,
@@ -31,7 +32,7 @@ def batch(value: int) -> MetricBatch:
 
 
 class SourceConfig(ComponentConfig):
-    values: list[int] = []
+    values: list[int] = Field(default_factory=list)
     fail: bool = False
 
 
