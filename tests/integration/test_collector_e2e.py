@@ -34,7 +34,7 @@ def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):  # type
             value = predicate()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - the server may not be up yet
+        except Exception as exc:
             last_error = exc
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what} (last error: {last_error})")
