@@ -28,7 +28,7 @@ run: setup
 	$(VENV)/bin/ebpf-collector run $(ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check collector receivers processors exporters tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
 pytest: setup
