@@ -3,8 +3,8 @@ Debian's linux-libc-dev installs (x86-64 table and the asm-generic table that
 arm64 uses). Run: python scripts/gen_syscall_tables.py > collector/syscall_tables.py"""
 
 import re
-from pathlib import Path
 import sys
+from pathlib import Path
 
 X86 = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"
 GENERIC = "/usr/include/asm-generic/unistd.h"
