@@ -66,7 +66,7 @@ class PrometheusExporter(Exporter[PrometheusConfig]):
             self.store.update(data.metrics, data.resource)
 
     async def _scrape(self, request: web.Request) -> web.Response:
-        openmetrics = wants_openmetrics(request.headers.get("Accept", ""))
+        openmetrics = self.config.enable_open_metrics and wants_openmetrics(request.headers.get("Accept", ""))
         self.store.expire()
         extra = [self.ctx.telemetry.collect()] if self.config.self_telemetry else []
         body = render(self.store, extra, openmetrics)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import email.utils
 import random
@@ -103,8 +104,8 @@ class RemoteWriteExporter(Exporter[RemoteWriteConfig]):
         if self.config.tenant:
             headers["X-Scope-OrgID"] = self.config.tenant
         if self.config.basic_auth is not None:
-            auth = aiohttp.BasicAuth(self.config.basic_auth.username, self.config.basic_auth.password)
-            headers["Authorization"] = auth.encode()
+            credentials = f"{self.config.basic_auth.username}:{self.config.basic_auth.password}"
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
         headers.update(PROTOCOL_HEADERS)
         return headers
 
