@@ -28,6 +28,8 @@ from exporters.prometheus.text import fmt_float
 Labels = tuple[tuple[str, str], ...]
 
 # Resource attributes that identify the target: they become `job` and `instance`.
+DELTA_IDLE = 900.0  # seconds: running totals of delta series not updated this long are forgotten
+
 SERVICE_NAME, SERVICE_NAMESPACE, SERVICE_INSTANCE = "service.name", "service.namespace", "service.instance.id"
 
 
@@ -64,8 +66,9 @@ class Converter:
         self.resource_labels = resource_labels
         self.target_info = target_info
         self.families: dict[str, FamilyMeta] = {}
-        # Running totals of delta series, keyed by (family, attributes).
-        self._totals: dict[tuple[str, tuple[tuple[str, AttrValue], ...]], Point] = {}
+        # Running totals of delta series, keyed by (family, attributes), with when they were last updated.
+        self._totals: dict[tuple[str, tuple[tuple[str, AttrValue], ...]], tuple[Point, float]] = {}
+        self._pruned = time.monotonic()
 
     def convert(self, batch: MetricBatch) -> list[PromSample]:
         out: list[PromSample] = []
@@ -139,10 +142,15 @@ class Converter:
         out.append(PromSample(name, _renamed(base, name + "_count"), float(cumulative), ts))
 
     def _cumulative(self, name: str, point: Point) -> Point:
+        now = time.monotonic()
+        if now - self._pruned > DELTA_IDLE / 10:
+            self._pruned = now
+            for stale in [k for k, (_, seen) in self._totals.items() if now - seen > DELTA_IDLE]:
+                del self._totals[stale]  # a series gone quiet: a later point starts a new total
         key = (name, tuple(sorted(point.attributes.items())))
         old = self._totals.get(key)
-        total = point if old is None else accumulate(old, point)
-        self._totals[key] = total
+        total = point if old is None else accumulate(old[0], point)
+        self._totals[key] = (total, now)
         return total
 
 

@@ -205,3 +205,12 @@ async def test_shutdown_with_backend_down_counts_what_is_lost() -> None:
         exporter, "remote_write_failed_samples", reason="shutdown"
     )
     assert failed == 7
+
+
+def test_mimir_example_config_is_valid() -> None:
+    from collector.config import load_config_file
+    from tests.conftest import ROOT
+
+    config = load_config_file(ROOT / "configs" / "examples" / "mimir-remote-write.yaml")
+    spec = config.get("exporter", ComponentId("prometheus_remote_write"))
+    assert spec.config.tenant == "anonymous" and spec.config.external_labels == {"cluster": "dev"}
