@@ -159,6 +159,9 @@ class RemoteWriteExporter(Exporter[RemoteWriteConfig]):
                 except asyncio.CancelledError:
                     self._failed.add(count, reason="shutdown", **self._labels)
                     raise
+                except Exception:  # a bug must not stop the sender: count, log, go on with the next batch
+                    self._failed.add(count, reason="error", **self._labels)
+                    self.log.exception("remote write: unexpected error sending %d samples", count)
                 finally:
                     self._inflight = 0
             self._idle.set()

@@ -5,8 +5,11 @@ prometheus.WriteRequest."""
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cramjam
@@ -19,7 +22,7 @@ from collector.telemetry import Telemetry
 from exporters.prometheus_remote_write.config import RemoteWriteConfig
 from exporters.prometheus_remote_write.exporter import RemoteWriteExporter
 from exporters.prometheus_remote_write.proto import WriteRequest
-from tests.conftest import free_port
+from tests.conftest import free_port, require_tool
 
 Answer = Callable[[int], web.Response | None]  # request number -> response (None: 204)
 
@@ -214,3 +217,42 @@ def test_mimir_example_config_is_valid() -> None:
     config = load_config_file(ROOT / "configs" / "examples" / "mimir-remote-write.yaml")
     spec = config.get("exporter", ComponentId("prometheus_remote_write"))
     assert spec.config.tenant == "anonymous" and spec.config.external_labels == {"cluster": "dev"}
+
+
+async def test_https_with_a_private_ca(tmp_path: Path) -> None:
+    """TLS to a server whose certificate our CA file vouches for; without it, the
+    system CAs refuse the connection and the failure is retried, not sent in clear."""
+    openssl = require_tool("openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ssl.load_cert_chain(cert, key)
+    receiver = Receiver(free_port())
+    app = web.Application()
+    app.router.add_post("/api/v1/push", receiver.handle)
+    receiver.runner = web.AppRunner(app)
+    await receiver.runner.setup()
+    await web.TCPSite(receiver.runner, "127.0.0.1", receiver.port, ssl_context=server_ssl).start()
+    url = receiver.url.replace("http:", "https:")
+    try:
+        trusted = make_exporter(url, tls={"ca_file": str(cert)})
+        await trusted.start()
+        await trusted.export(gauge_batch([5]))
+        assert await trusted.flush(10)
+        await trusted.shutdown()
+        assert receiver.values() == [5]
+
+        untrusted = make_exporter(url, flush_timeout="200ms")
+        await untrusted.start()
+        await untrusted.export(gauge_batch([6]))
+        assert not await untrusted.flush(0.3)
+        await untrusted.shutdown()
+        assert receiver.values() == [5]
+        assert counter(untrusted, "remote_write_retries") > 0
+    finally:
+        await receiver.stop()
