@@ -113,7 +113,7 @@ def test_every_kind_renders_and_promtool_accepts_it() -> None:
 def test_openmetrics_counter_family_and_eof() -> None:
     text = render(sample_store(), [], openmetrics=True)
     assert "# TYPE ebpf_syscalls counter\n" in text
-    assert "# TYPE target_info info\n" in text
+    assert "# TYPE target info\n" in text and "target_info{" in text
     assert text.endswith("# EOF\n")
 
 
