@@ -37,7 +37,7 @@ pytest: setup
 test: setup lint pytest
 
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench $(ARGS)
 
 clean:
 	$(MAKE) -C bpf clean
