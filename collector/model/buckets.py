@@ -40,7 +40,7 @@ def exponential_indexes(values: Array, scale: int) -> Array:
     if scale <= 0:
         shifted: Array = base2 >> -scale
         return shifted
-    idx = np.ceil(np.log2(values) * (1 << scale)).astype(np.int64) - 1
+    idx: Array = np.ceil(np.log2(values) * (1 << scale)).astype(np.int64) - 1
     # Exact powers of two: log2 is exact, but keep them exact regardless of rounding.
     exact = mantissa == 0.5
     if exact.any():

@@ -96,10 +96,8 @@ class Counter(Aggregator):
         self.total[slots] = 0
 
     def _update(self, rows: Array, slots: Array, groups: int, values: Array | None) -> None:
-        if values is None:
-            self.total[slots] += np.bincount(rows, minlength=groups)
-        else:
-            self.total[slots] += np.bincount(rows, weights=values, minlength=groups)
+        local = np.bincount(rows, weights=values, minlength=groups)
+        np.add.at(self.total, slots, local if values is not None else local.astype(np.int64))
 
     def point(self, slot: int, attrs: dict[str, Any], start_ns: int, now_ns: int) -> Point:
         return NumberPoint(attrs, self.total[slot].item(), start_ns, now_ns)
@@ -125,15 +123,19 @@ class Gauge(Aggregator):
     def _update(self, rows: Array, slots: Array, groups: int, values: Array | None) -> None:
         assert values is not None
         if self.mode == "last":
-            last_row = np.full(groups, -1, dtype=np.int64)
-            np.maximum.at(last_row, rows, np.arange(len(rows), dtype=np.int64))
-            self.value[slots] = values[last_row]
+            # Per slot, the batch's last row (several groups may share the overflow slot).
+            last_row = np.full(self.capacity, -1, dtype=np.int64)
+            np.maximum.at(last_row, slots[rows], np.arange(len(rows), dtype=np.int64))
+            hit = np.flatnonzero(last_row >= 0)
+            self.value[hit] = values[last_row[hit]]
             return
         op, init = (np.minimum, math.inf) if self.mode == "min" else (np.maximum, -math.inf)
         local = np.full(groups, init)
         op.at(local, rows, values)
-        current = self.value[slots]
-        self.value[slots] = np.where(np.isnan(current), local, op(current, local))
+        current = np.where(np.isnan(self.value), init, self.value)
+        op.at(current, slots, local)
+        hit = np.unique(slots)
+        self.value[hit] = current[hit]
 
     def end_window(self, delta: bool) -> None:
         self.value[self.touched] = math.nan
@@ -163,12 +165,12 @@ class _MinMaxSum(Aggregator):
 
     def _update(self, rows: Array, slots: Array, groups: int, values: Array | None) -> None:
         assert values is not None
-        self.sum[slots] += np.bincount(rows, weights=values, minlength=groups)
+        np.add.at(self.sum, slots, np.bincount(rows, weights=values, minlength=groups))
         low, high = np.full(groups, math.inf), np.full(groups, -math.inf)
         np.minimum.at(low, rows, values)
         np.maximum.at(high, rows, values)
-        self.min[slots] = np.minimum(self.min[slots], low)
-        self.max[slots] = np.maximum(self.max[slots], high)
+        np.minimum.at(self.min, slots, low)
+        np.maximum.at(self.max, slots, high)
 
     def _min_max(self, slot: int) -> tuple[float | None, float | None]:
         low = float(self.min[slot])
@@ -197,7 +199,7 @@ class Histogram(_MinMaxSum):
         assert values is not None
         super()._update(rows, slots, groups, values)
         flat = rows * self.width + bk.explicit_buckets(values, self._bounds)
-        self.counts[slots] += np.bincount(flat, minlength=groups * self.width).reshape(groups, self.width)
+        np.add.at(self.counts, slots, np.bincount(flat, minlength=groups * self.width).reshape(groups, self.width))
 
     def point(self, slot: int, attrs: dict[str, Any], start_ns: int, now_ns: int) -> Point:
         low, high = self._min_max(slot)
@@ -259,7 +261,6 @@ class ExponentialHistogram(_MinMaxSum):
         np.maximum.at(high, rows, idx)
         present = np.flatnonzero(low <= high)
         # Per group (not per row): the scale at which old and new ranges fit together.
-        shift = np.zeros(groups, dtype=np.int64)
         for g in present.tolist():
             state = self.states[slots[g]]
             side = state.positive if positive else state.negative
@@ -269,7 +270,10 @@ class ExponentialHistogram(_MinMaxSum):
             extra = bk.downscale_needed(lo, hi, self.spec.max_size)
             if extra:
                 self._downscale(state, extra)
-            shift[g] = top - state.scale
+        # After all downscaling (groups folded into the overflow slot share one state).
+        shift = np.zeros(groups, dtype=np.int64)
+        for g in present.tolist():
+            shift[g] = top - self.states[slots[g]].scale
         scaled = idx >> shift[rows]
         lows = np.full(groups, np.iinfo(np.int64).max)
         np.minimum.at(lows, rows, scaled)
@@ -282,6 +286,9 @@ class ExponentialHistogram(_MinMaxSum):
             side = state.positive if positive else state.negative
             chunk = flat[bases[g] : bases[g] + widths[g]]
             side.offset, side.counts = bk.add_counts(side.offset, side.counts, int(lows[g]), chunk)
+            extra = bk.downscale_needed(side.offset, side.offset + len(side.counts) - 1, self.spec.max_size)
+            if extra:  # several groups merged into one (overflow) state
+                self._downscale(state, extra)
 
     @staticmethod
     def _downscale(state: _ExpState, shift: int) -> None:
@@ -333,8 +340,8 @@ class Summary(Aggregator):
 
     def _update(self, rows: Array, slots: Array, groups: int, values: Array | None) -> None:
         assert values is not None
-        self.count[slots] += np.bincount(rows, minlength=groups)
-        self.sum[slots] += np.bincount(rows, weights=values, minlength=groups)
+        np.add.at(self.count, slots, np.bincount(rows, minlength=groups))
+        np.add.at(self.sum, slots, np.bincount(rows, weights=values, minlength=groups))
         row_slots = slots[rows]
         self.window_seen += len(values)
         room = self.spec.max_samples - self.window_size
