@@ -18,8 +18,9 @@ class MetricLimit(ComponentConfig):
 
 class CardinalityLimitConfig(ComponentConfig):
     """A hard limit of series per metric. Series beyond it are folded into one
-    series carrying only otel.metric.overflow="true" (totals stay right), lose one
-    attribute (drop_attribute), or are dropped (counted)."""
+    series carrying only otel.metric.overflow="true" (totals stay right), or lose
+    one attribute (drop_attribute: the series this makes have a budget of `limit`
+    of their own, beyond which they overflow), or are dropped (counted)."""
 
     limit: int = Field(2000, ge=1, description="series kept per metric")
     action: Action = Field("overflow", description="overflow | drop_attribute | drop")

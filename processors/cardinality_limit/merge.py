@@ -7,6 +7,7 @@ target series only ever grows; for delta input the points are simply added."""
 from __future__ import annotations
 
 import dataclasses
+from types import MappingProxyType
 
 import numpy as np
 
@@ -27,9 +28,13 @@ class Incompatible(ValueError):
     """Points that cannot be merged (different histogram bounds, different kinds)."""
 
 
+_NO_ATTRIBUTES: Attributes = MappingProxyType({})
+
+
 def snapshot(point: Point) -> Point:
-    """The point without its attributes: what the ledger keeps per folded series."""
-    return dataclasses.replace(point, attributes={})
+    """The point without its attributes (one shared empty mapping): what the ledger
+    keeps per folded series."""
+    return dataclasses.replace(point, attributes=_NO_ATTRIBUTES)
 
 
 def increment(new: Point, old: Point | None) -> Point:

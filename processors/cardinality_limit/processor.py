@@ -48,8 +48,12 @@ class _MetricState:
     folded: dict[int, _Folded] = field(default_factory=dict)
     targets: dict[SeriesKey, _Target] = field(default_factory=dict)
 
+    def reduced(self) -> int:
+        """Series made by dropping an attribute (they have a budget of `limit` of their own)."""
+        return sum(1 for k in self.targets if k != OVERFLOW)
+
     def series(self) -> int:
-        return len(self.active) + sum(1 for k in self.targets if k != OVERFLOW)
+        return len(self.active) + self.reduced()
 
 
 class CardinalityLimitProcessor(Processor[CardinalityLimitConfig]):
@@ -102,7 +106,7 @@ class CardinalityLimitProcessor(Processor[CardinalityLimitConfig]):
             h = hash(key)
             folded = state.folded.get(h)
             if folded is None:
-                if state.series() < limit:
+                if len(state.active) < limit:
                     state.active[key] = now
                     kept.append(point)
                     continue
@@ -149,7 +153,7 @@ class CardinalityLimitProcessor(Processor[CardinalityLimitConfig]):
         target = OVERFLOW
         if action == "drop_attribute":
             reduced = tuple(kv for kv in key if kv[0] != state.settings.drop_attribute)
-            if reduced in state.targets or (reduced != key and state.series() < limit):
+            if reduced in state.targets or (reduced != key and state.reduced() < limit):
                 target = reduced
         if target not in state.targets:
             state.targets[target] = _Target(now_ns(), now)
