@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -53,7 +54,7 @@ class _Burst(Receiver[Empty]):
 
 
 class Collect(Exporter[Empty]):
-    got: list[Data] = []
+    got: ClassVar[list[Data]] = []
 
     async def export(self, data: Data) -> None:
         Collect.got.append(data)
