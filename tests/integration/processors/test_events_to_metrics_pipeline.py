@@ -83,9 +83,14 @@ async def test_events_to_prometheus(port: int) -> None:
             await runner.drain(5)
         aggregate = service.processors[0][1]
         await aggregate.flush()  # type: ignore[attr-defined]
-        await asyncio.sleep(0.2)  # the batch timeout, then the exporter queue
-        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as resp:
-            text = await resp.text()
+        text = ""
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):  # the batch timeout, then the exporter queue: poll, do not guess
+                async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                    text = await resp.text()
+                if "wakeups_total{" in text:
+                    break
+                await asyncio.sleep(0.05)
     finally:
         await service.shutdown()
     samples = _samples(text)
