@@ -307,3 +307,25 @@ async def test_big_batches_run_off_the_event_loop() -> None:
     await proc.flush()
     assert sum(p.value for p in sink.last("c").points) == n
     assert all(isinstance(p, NumberPoint) for p in sink.last("c").points)
+
+
+@pytest.mark.parametrize("kind", ["histogram", "exponential_histogram", "summary", "gauge"])
+async def test_overflow_keeps_counts_for_every_kind(kind: str) -> None:
+    spec = {"name": "m", "type": kind, "field": "latency_ns", "group_by": ["pid"], "max_series": 3}
+    if kind == "exponential_histogram":
+        spec["max_size"] = 20
+    if kind == "gauge":
+        spec["gauge"] = "max"
+    proc, sink, _ = make("aggregate", {"metrics": [spec]})
+    pids, _, lat = workload()
+    await proc.consume(events(pids, b"x", lat))
+    await proc.flush()
+    points = {p.attributes.get("pid", "overflow"): p for p in sink.last("m").points}
+    assert len(points) == 4
+    others = ~np.isin(pids, [k for k in points if k != "overflow"])
+    if kind == "gauge":
+        assert points["overflow"].value == lat[others].max()
+    else:
+        assert points["overflow"].count == others.sum()
+        assert points["overflow"].sum == pytest.approx(float(lat[others].sum()))
+        assert sum(p.count for p in points.values()) == len(lat)

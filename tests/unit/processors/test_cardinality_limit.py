@@ -199,3 +199,29 @@ def test_drop_attribute_needs_the_attribute() -> None:
         CardinalityLimitConfig.model_validate({"action": "drop_attribute"})
     with pytest.raises(ValidationError, match=r"metrics\.m"):
         CardinalityLimitConfig.model_validate({"metrics": {"m": {"action": "drop_attribute"}}})
+
+
+async def test_exponential_histograms_and_summaries_fold_keeping_counts() -> None:
+    from collector.model import ExponentialHistogramPoint, SummaryPoint
+
+    proc, sink, _ = make("cardinality_limit", {"limit": 1})
+    for step in (1, 2):
+        exp = [
+            ExponentialHistogramPoint({"p": 1}, 3, 0, 8, [step, step], 10.0 * step, 1, 2),
+            ExponentialHistogramPoint({"p": 2}, 1, step, -4, [step] * 50, 20.0 * step, 1, 2),
+            ExponentialHistogramPoint({"p": 3}, 0, 0, 400, [step] * 10, 30.0 * step, 1, 2),
+        ]
+        summaries = [SummaryPoint({"p": p}, [(0.5, 1.0)], 5.0 * step * p, step * p, 1, 2) for p in (1, 2, 3)]
+        await proc.consume(
+            MetricBatch(
+                [Metric("e", MetricKind.EXPONENTIAL_HISTOGRAM, exp), Metric("s", MetricKind.SUMMARY, summaries)]
+            )
+        )
+    e_over = next(p for p in sink.last("e").points if p.attributes == dict(OVERFLOW))
+    assert isinstance(e_over, ExponentialHistogramPoint)
+    # p=2 and p=3 after two cumulative intervals: every count once, at a scale that fits both
+    assert e_over.count == (2 + 2 * 50) + 2 * 10 and e_over.sum == 40.0 + 60.0
+    assert e_over.scale <= 0 and len(e_over.positive_counts) <= 160
+    s_over = next(p for p in sink.last("s").points if p.attributes == dict(OVERFLOW))
+    assert isinstance(s_over, SummaryPoint)
+    assert (s_over.count, s_over.sum, s_over.quantiles) == (2 * 2 + 2 * 3, 20.0 + 30.0, [])
