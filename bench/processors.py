@@ -182,13 +182,14 @@ def run_sdk(batch: EventBatch, n: int) -> tuple[float, float, int]:
         views=[View(instrument_name="runq_latency", aggregation=ExplicitBucketHistogramAggregation(BOUNDS))],
     )
     histogram = provider.get_meter("bench").create_histogram("runq_latency", unit="ns")
-    cgroups = batch.records["cgroup_id"][:n].tolist()
+    columns = [batch.column(name)[:n] for name in GROUP_BY]
+    keys = list(zip(*(c.tolist() for c in columns), strict=True))
     latencies = batch.records["latency_ns"][:n].tolist()
-    attrs = {cg: {"cgroup_id": cg} for cg in set(cgroups)}
+    attrs = {key: dict(zip(GROUP_BY, (_attr(v) for v in key), strict=True)) for key in set(keys)}
     c0, w0 = time.process_time(), time.perf_counter()
     record = histogram.record
-    for value, cg in zip(latencies, cgroups, strict=True):
-        record(value, attrs[cg])
+    for value, key in zip(latencies, keys, strict=True):
+        record(value, attrs[key])
     data = reader.get_metrics_data()
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     points = sum(len(m.data.data_points) for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics)
@@ -196,11 +197,17 @@ def run_sdk(batch: EventBatch, n: int) -> tuple[float, float, int]:
     return cpu, wall, points
 
 
+def _attr(value: Any) -> Any:
+    return value.split(b"\0", 1)[0].decode() if isinstance(value, bytes) else value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=5, help="batches of one million events")
     parser.add_argument("--sdk-events", type=int, default=300_000, help="events recorded through the SDK")
+    parser.add_argument("--group-by", default=",".join(GROUP_BY), help="histogram attributes, e.g. cgroup_id,comm")
     args = parser.parse_args()
+    GROUP_BY[:] = args.group_by.split(",")
 
     batches = [make_events(EVENTS_PER_BATCH, seed) for seed in range(args.batches)]
     total = EVENTS_PER_BATCH * args.batches
@@ -211,6 +218,7 @@ def main() -> None:
     cpu, wall = asyncio.run(run_chain(chain, batches))
     ours_per_core = total / cpu
     print(f"processors: {args.batches} batches x {EVENTS_PER_BATCH:,} events, {PODS} pods, {PROCESSES} processes")
+    print(f"  histogram of latency_ns by {', '.join(GROUP_BY)}, {len(BOUNDS)} bounds")
     for note in chain.skipped:
         print(f"  skipped   {note}")
     own = _own_times(chain)
