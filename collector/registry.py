@@ -18,7 +18,13 @@ BUILTIN: dict[Kind, dict[str, str]] = {
     "receiver": {
         "ebpf_maps": "receivers.ebpf_maps:factory",
     },
-    "processor": {},
+    "processor": {
+        "aggregate": "processors.aggregate:factory",
+        "attributes": "processors.attributes:factory",
+        "batch": "processors.batch:factory",
+        "cardinality_limit": "processors.cardinality_limit:factory",
+        "memory_limiter": "processors.memory_limiter:factory",
+    },
     "exporter": {
         "prometheus": "exporters.prometheus:factory",
         "json": "exporters.json:factory",
