@@ -18,7 +18,10 @@ BUILTIN: dict[Kind, dict[str, str]] = {
     "receiver": {
         "ebpf_maps": "receivers.ebpf_maps:factory",
     },
-    "processor": {},
+    "processor": {
+        "k8s_metadata": "processors.k8s_metadata:factory",
+        "filter": "processors.filter:factory",
+    },
     "exporter": {
         "prometheus": "exporters.prometheus:factory",
         "json": "exporters.json:factory",

@@ -16,13 +16,19 @@ from collector.model.metrics import AttrValue
 class EventBatch:
     """A batch of events from one source. `records` is a structured array whose
     dtype mirrors the kernel's event struct. `columns` holds extra per-row
-    attributes added by processors (e.g. k8s.pod.name), each an array of len(records)."""
+    attributes added by processors (e.g. k8s.pod.name), each an array of len(records).
+
+    `codes` optionally holds a dictionary encoding of a column, `name -> (codes, values)`
+    with `columns[name] == values[codes]` and `values` distinct: processors that add
+    a column from a few distinct values record it so that grouping and filtering
+    downstream work on small integers instead of sorting a million strings."""
 
     source: str
     records: np.ndarray[Any, Any]
     time_ns: int
     resource: dict[str, AttrValue] = field(default_factory=dict)
     columns: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
+    codes: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -43,7 +49,25 @@ class EventBatch:
             time_ns=self.time_ns,
             resource=dict(self.resource),
             columns={k: v[mask] for k, v in self.columns.items()},
+            codes={k: (c[mask], v) for k, (c, v) in self.codes.items()},
         )
+
+    def with_columns(self, coded: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]) -> EventBatch:
+        """A new batch sharing the records, plus dictionary-encoded columns
+        `name -> (codes, distinct values)`. The receiver's batch is left untouched."""
+        columns, codes = dict(self.columns), dict(self.codes)
+        for name, (c, values) in coded.items():
+            columns[name] = values[c]
+            codes[name] = (c, values)
+        return EventBatch(self.source, self.records, self.time_ns, dict(self.resource), columns, codes)
+
+    def factorize(self, name: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """(codes, distinct values) of a column, from its dictionary encoding when a
+        processor recorded one, else computed with numpy.unique."""
+        if name in self.codes:
+            return self.codes[name]
+        values, codes = np.unique(self.column(name), return_inverse=True)
+        return codes.reshape(-1), values
 
     def rows(self) -> Iterator[dict[str, AttrValue]]:
         """Per-row dicts, for exporters at the edge (JSON, OTLP logs); not for the hot path."""
