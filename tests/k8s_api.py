@@ -32,6 +32,11 @@ class Request:
     authorization: str | None
 
 
+def _true(value: str | None) -> bool:
+    """Query booleans as the API server (Go's strconv.ParseBool) reads them."""
+    return value in ("1", "t", "T", "true", "TRUE", "True")
+
+
 def make_pod(
     name: str,
     namespace: str = "default",
@@ -124,10 +129,10 @@ class FakeKubeApi:
             q.put_nowait(None)
 
     def watches(self) -> list[Request]:
-        return [r for r in self.requests if r.query.get("watch") in ("true", "1")]
+        return [r for r in self.requests if _true(r.query.get("watch"))]
 
     def lists(self) -> list[Request]:
-        return [r for r in self.requests if r.query.get("watch") not in ("true", "1")]
+        return [r for r in self.requests if not _true(r.query.get("watch"))]
 
     @property
     def url(self) -> str:
@@ -178,7 +183,7 @@ class FakeKubeApi:
             if key != "spec.nodeName":
                 return _status(400, "BadRequest", f'field label not supported: "{key}"')
             node = value
-        if query.get("watch") in ("true", "1"):
+        if _true(query.get("watch")):
             return await self._watch(request, query, node)
         items = sorted(
             (p for p in self.pods.values() if self._selected(p, node)),
@@ -202,7 +207,7 @@ class FakeKubeApi:
     async def _watch(self, request: web.Request, query: dict[str, str], node: str | None) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         await resp.prepare(request)
-        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        bookmarks = _true(query.get("allowWatchBookmarks"))
         timeout = float(query.get("timeoutSeconds") or 1800)
         since = query.get("resourceVersion") or ""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
@@ -257,5 +262,12 @@ class FakeKubeApi:
 
 
 def _status(code: int, reason: str, message: str) -> web.Response:
-    body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code}
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
     return web.json_response(body, status=code)

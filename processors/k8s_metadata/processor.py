@@ -49,6 +49,7 @@ class K8sMetadataProcessor(Processor[K8sMetadataConfig]):
             publish=self._publish,
         )
         self.watcher: PodWatcher | None = None
+        self._core_columns: tuple[str, ...] = ("container.id",)
         self._tasks: list[asyncio.Task[None]] = []
         self._resource: dict[str, AttrValue] = {"host.name": self.host_name}
         labels = {"processor": str(ctx.id)}
@@ -90,6 +91,13 @@ class K8sMetadataProcessor(Processor[K8sMetadataConfig]):
                     "KUBE_NODE_NAME is not set (downward API spec.nodeName); watching pods of node %r", self.node_name
                 )
             self._resource["k8s.node.name"] = self.node_name
+            self._core_columns = (
+                "k8s.namespace.name",
+                "k8s.pod.name",
+                "k8s.pod.uid",
+                "k8s.container.name",
+                "container.id",
+            )
             self.watcher = PodWatcher(
                 cfg,
                 self.node_name,
@@ -107,7 +115,7 @@ class K8sMetadataProcessor(Processor[K8sMetadataConfig]):
                     await asyncio.wait_for(self.watcher.synced.wait(), self.config.wait_for_sync)
                 except TimeoutError:
                     self.log.warning(
-                        "no pod list from %s within %.0fs: data flows unenriched until it answers",
+                        "no pod list from %s within %.1fs: data flows unenriched until it answers",
                         cfg.host,
                         self.config.wait_for_sync,
                     )
@@ -172,8 +180,10 @@ class K8sMetadataProcessor(Processor[K8sMetadataConfig]):
                 rows[pending] = codes[inverse.reshape(-1)]
 
         coded: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
-        if rows is not None and found:
-            names = list(dict.fromkeys(name for attrs in found for name in attrs))
+        if rows is not None:
+            # The core columns are always there (empty for unresolved rows), so a batch's
+            # shape does not depend on what happened to resolve; the rest when some row has them.
+            names = list(dict.fromkeys([*self._core_columns, *(name for attrs in found for name in attrs)]))
             for name in names:
                 # One slot per resolved target plus a last one for unresolved rows (index -1).
                 values = np.array([attrs.get(name, "") for attrs in found] + [""], dtype=object)

@@ -106,9 +106,9 @@ class PodWatcher:
             while True:
                 try:
                     await self._list(api)
-                    backoff = 0.5
                     while True:
                         await self._watch(api)
+                        backoff = 0.5  # only a watch that ran its course proves the server healthy
                         self.watch_restarts += 1
                         self.on_event("watch_restart")
                 except _Expired:
@@ -166,8 +166,10 @@ class PodWatcher:
         self.resource_version = body["metadata"]["resourceVersion"]
         self.lists += 1
         self.on_event("list")
+        if self.last_error:
+            self.log.info("pod list from %s succeeded again (%d pods)", self.cfg.host, len(pods))
+            self.last_error = ""
         self.connected = True
-        self.last_error = ""
         self.synced.set()
 
     async def _watch(self, api: client.CoreV1Api) -> None:

@@ -71,11 +71,18 @@ def test_deployment_from_replicaset_name_and_template_hash() -> None:
         "labels": {"pod-template-hash": "7d4b9c8f5d"},
         "ownerReferences": [{"kind": "ReplicaSet", "name": "shop-api-7d4b9c8f5d", "controller": True}],
     }
-    assert workload_attributes(meta) == {"k8s.replicaset.name": "shop-api-7d4b9c8f5d", "k8s.deployment.name": "shop-api"}
+    assert workload_attributes(meta) == {
+        "k8s.replicaset.name": "shop-api-7d4b9c8f5d",
+        "k8s.deployment.name": "shop-api",
+    }
     # a bare ReplicaSet (no template hash label) names no deployment
     meta = {"ownerReferences": [{"kind": "ReplicaSet", "name": "standalone", "controller": True}]}
     assert workload_attributes(meta) == {"k8s.replicaset.name": "standalone"}
-    for kind, attr in [("StatefulSet", "k8s.statefulset.name"), ("DaemonSet", "k8s.daemonset.name"), ("Job", "k8s.job.name")]:
+    for kind, attr in [
+        ("StatefulSet", "k8s.statefulset.name"),
+        ("DaemonSet", "k8s.daemonset.name"),
+        ("Job", "k8s.job.name"),
+    ]:
         meta = {"ownerReferences": [{"kind": kind, "name": "w", "controller": True}]}
         assert workload_attributes(meta) == {attr: "w"}
     # non-controller owners are not the workload
