@@ -482,3 +482,34 @@ def test_cgroup_ids_resolve_by_handle_and_by_rate_limited_index(lab: CgroupLab) 
     assert indexed.scans == 1
     indexed.rescan_interval = 0
     assert indexed.path(new_id) == new_path and indexed.scans == 2
+
+
+async def test_selected_attributes_only(api: FakeKubeApi, lab: CgroupLab, tmp_path: Path) -> None:
+    uid, cid = str(uuid.uuid4()), _hex()
+    api.add(make_pod("sel", "shop", NODE, uid=uid, containers={"app": cid}, labels={"app": "sel"}))
+    cg, cg_id = lab.cgroup(f"/kubepods/pod{uid}/{cid}")
+    p = lab.spawn((lab.v2, cg))
+    config = kube_config(api, tmp_path, attributes=["k8s.namespace.name", "k8s.pod.name"], labels=["app"])
+    proc, sink, _ = make_processor(config)
+    await proc.start()
+    try:
+        await proc.consume(events(pid=[p.pid], cgroup_id=[cg_id]))
+        out = sink.items[0]
+        assert isinstance(out, EventBatch)
+        assert sorted(out.columns) == ["k8s.namespace.name", "k8s.pod.label.app", "k8s.pod.name"]
+        await proc.consume(MetricBatch([Metric("m", MetricKind.GAUGE, [NumberPoint({"pid": p.pid}, 1, 0, 1)])]))
+        metrics = sink.items[1]
+        assert isinstance(metrics, MetricBatch)
+        assert dict(metrics.metrics[0].points[0].attributes) == {
+            "pid": p.pid,
+            "k8s.namespace.name": "shop",
+            "k8s.pod.name": "sel",
+            "k8s.pod.label.app": "sel",
+        }
+    finally:
+        await proc.shutdown()
+
+
+def test_unknown_attribute_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match=r"unknown attribute 'k8s\.pod\.nme'"):
+        factory.config_model.model_validate({"attributes": ["k8s.pod.nme"]})
