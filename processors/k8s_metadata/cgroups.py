@@ -157,7 +157,11 @@ class CgroupPaths:
     def _open_by_handle(self, cgroup_id: int) -> str | None:
         assert self.mount is not None
         if self._mount_fd is None:
-            self._mount_fd = os.open(self.mount, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                self._mount_fd = os.open(self.mount, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                self._by_handle = False
+                return None
         handle = ctypes.create_string_buffer(struct.pack("=IiQ", 8, _FILEID_KERNFS, cgroup_id))
         fd = self._libc.open_by_handle_at(self._mount_fd, handle, _O_PATH | os.O_CLOEXEC)
         if fd < 0:

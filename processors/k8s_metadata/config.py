@@ -80,6 +80,12 @@ class K8sMetadataConfig(ComponentConfig):
     annotations: list[str] = Field(
         default_factory=list, description="pod annotation keys to add as k8s.pod.annotation.<key>"
     )
+    proc_path: str = Field(
+        "/proc", description="the host's /proc (the DaemonSet needs hostPID, or the host's /proc mounted here)"
+    )
+    cgroup_root: str | None = Field(
+        None, description="where the host's cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo)"
+    )
     process_attributes: bool = Field(
         True, description="add process.pid and process.executable.name where a pid is known"
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from collector.component import ComponentContext, Processor
+from collector.component import ComponentContext, ComponentError, Processor
 from collector.entities import EntityGone, entity_events
 from collector.model import AttrValue, Data, EventBatch, Metric, MetricBatch
 from processors.k8s_metadata.cgroups import CgroupPaths, cgroup2_mount
@@ -39,7 +39,7 @@ class K8sMetadataProcessor(Processor[K8sMetadataConfig]):
         self.host_name = socket.gethostname()
         self.node_name = config.node_name or os.environ.get("KUBE_NODE_NAME") or ""
         self.store = PodStore(config.grace_period, on_gone=self._pod_gone)
-        self.cgroup_paths = CgroupPaths(cgroup2_mount())
+        self.cgroup_paths = CgroupPaths(config.cgroup_root or cgroup2_mount())
         self.resolver = Resolver(
             self.store,
             self.cgroup_paths,
@@ -47,6 +47,7 @@ class K8sMetadataProcessor(Processor[K8sMetadataConfig]):
             process_ttl=config.process_ttl,
             grace_period=config.grace_period,
             publish=self._publish,
+            proc=config.proc_path,
         )
         self.watcher: PodWatcher | None = None
         self._core_columns: tuple[str, ...] = ("container.id",)
@@ -79,6 +80,9 @@ class K8sMetadataProcessor(Processor[K8sMetadataConfig]):
     # --- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
+        for what, path in (("proc_path", self.config.proc_path), ("cgroup_root", self.config.cgroup_root)):
+            if path is not None and not os.path.isdir(path):
+                raise ComponentError(f"{what}: {path} is not a directory")
         cfg = await load_client_configuration(self.config.auth, self.config.kubeconfig, self.config.context)
         if cfg is None:
             self.log.info(

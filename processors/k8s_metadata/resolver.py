@@ -105,10 +105,11 @@ class Resolver:
     # --- keys -> target -------------------------------------------------------
 
     def target(self, source: KeySource, key: object) -> Target:
-        if source == "pid":
-            return self.process(int(key)).target  # type: ignore[call-overload]
-        if source == "cgroup_id":
-            return self.cgroup(int(key)).target  # type: ignore[call-overload]
+        if source in ("pid", "cgroup_id"):
+            number = int(key)  # type: ignore[call-overload]
+            if number <= 0:  # 0: the program did not know (or the idle task): no key
+                return NO_TARGET
+            return self.process(number).target if source == "pid" else self.cgroup(number).target
         text = _text(key)
         if not text:
             return NO_TARGET
@@ -157,14 +158,14 @@ class Resolver:
         return entry
 
     def executable(self, pid: int) -> str | None:
-        return self.process(pid).exe
+        return self.process(pid).exe if pid > 0 else None
 
     # --- target -> attributes --------------------------------------------------
 
     def attributes(self, target: Target) -> dict[str, str] | None:
         """Attributes for a target, None when nothing is known. Cached until the pod
         store changes."""
-        if self._attrs_version != self.store.version:
+        if self._attrs_version != self.store.version or len(self._attrs) > self.processes.size:
             self._attrs.clear()
             self._attrs_version = self.store.version
         if target in self._attrs:

@@ -231,6 +231,16 @@ async def test_events_enriched_by_pid_and_cgroup_id_in_containerd_and_crio_cgrou
         # container is known by id only, the unknown pid stays unenriched
         assert telemetry.counter("k8s_metadata_enriched_items", "").value(processor="k8s_metadata") == 4
         assert telemetry.counter("k8s_metadata_unenriched_items", "").value(processor="k8s_metadata") == 2
+        own = {
+            m.name: {tuple(sorted(p.attributes.items())): p.value for p in m.points}
+            for m in telemetry.collect().metrics
+        }
+        labels = (("processor", "k8s_metadata"),)
+        assert own["ebpf_collector_k8s_metadata_pods"][labels] == 2
+        assert own["ebpf_collector_k8s_metadata_api_connected"][labels] == 1
+        caches = own["ebpf_collector_k8s_metadata_cache_entries"]
+        assert caches[(("cache", "process"), *labels)] == 4  # web, db, host process, the unknown pid
+        assert caches[(("cache", "cgroup"), *labels)] == 2  # looked up once per distinct id
     finally:
         await proc.shutdown()
         await proc.shutdown()  # idempotent
@@ -513,3 +523,17 @@ async def test_selected_attributes_only(api: FakeKubeApi, lab: CgroupLab, tmp_pa
 def test_unknown_attribute_is_a_config_error() -> None:
     with pytest.raises(ValueError, match=r"unknown attribute 'k8s\.pod\.nme'"):
         factory.config_model.model_validate({"attributes": ["k8s.pod.nme"]})
+
+
+async def test_start_errors_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collector.component import ComponentError
+
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    proc, _, _ = make_processor({"auth": "serviceaccount"})
+    with pytest.raises(ComponentError, match="in-cluster service account config: Service host/port is not set"):
+        await proc.start()
+    await proc.shutdown()
+    proc, _, _ = make_processor({"auth": "none", "proc_path": str(tmp_path / "nope")})
+    with pytest.raises(ComponentError, match=r"proc_path: .*nope is not a directory"):
+        await proc.start()
+    await proc.shutdown()
