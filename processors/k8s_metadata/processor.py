@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import os
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -245,18 +246,22 @@ class K8sMetadataProcessor(Processor[K8sMetadataConfig]):
         }
 
     def enrich_metrics(self, batch: MetricBatch) -> MetricBatch:
-        """Returns a new batch; points gain attributes (a point's own attributes win)."""
-        cache: dict[tuple[str, AttrValue], dict[str, AttrValue] | None] = {}
+        """Returns a new batch; points gain attributes (a point's own attributes win).
+        Each distinct key value is resolved once per batch."""
+        cache: dict[tuple[str, AttrValue], dict[str, str] | None] = {}
         enriched = unenriched = 0
         metrics: list[Metric] = []
         for metric in batch.metrics:
             points = []
             for point in metric.points:
-                extra = self._point_attributes(point.attributes, cache)
-                if extra and "k8s.pod.uid" in extra:
+                found = self._point_lookup(point.attributes, cache)
+                if found is not None and "k8s.pod.uid" in found:
                     enriched += 1
                 else:
                     unenriched += 1
+                extra: dict[str, AttrValue] = {k: v for k, v in (found or {}).items() if self._wanted(k)}
+                if self.config.process_attributes:
+                    extra.update(self._process_attributes(point.attributes))
                 if extra:
                     point = dataclasses.replace(point, attributes={**extra, **point.attributes})
                 points.append(point)
@@ -268,44 +273,38 @@ class K8sMetadataProcessor(Processor[K8sMetadataConfig]):
             resource.setdefault(key, value)
         return MetricBatch(metrics, resource, batch.scope)
 
-    def _point_attributes(
-        self, attributes: Any, cache: dict[tuple[str, AttrValue], dict[str, AttrValue] | None]
-    ) -> dict[str, AttrValue] | None:
-        extra: dict[str, AttrValue] | None = None
+    def _point_lookup(
+        self, attributes: Mapping[str, AttrValue], cache: dict[tuple[str, AttrValue], dict[str, str] | None]
+    ) -> dict[str, str] | None:
+        """The first association whose attribute the point carries and that resolves."""
         for assoc in self.config.associations:
             value = attributes.get(assoc.field)
             if value is None:
                 continue
             key = (assoc.field, value)
             if key not in cache:
-                cache[key] = self._resolve_value(assoc.source, value)
+                number = _as_int(value) if assoc.source in _INT_SOURCES else None
+                if assoc.source in _INT_SOURCES and number is None:
+                    cache[key] = None
+                else:
+                    target = self.resolver.target(assoc.source, value if number is None else number)
+                    cache[key] = self.resolver.attributes(target)
             if cache[key] is not None:
-                extra = cache[key]
-                break
-        if self.config.process_attributes:
-            field = next(
-                (a.field for a in self.config.associations if a.source == "pid" and a.field in attributes), None
-            )
-            pid = _as_int(attributes[field]) if field else None
-            if pid is not None:
-                extra = dict(extra or {})
-                if self._wanted("process.pid"):
-                    extra["process.pid"] = pid
-                exe = self.resolver.executable(pid)
-                if exe and self._wanted("process.executable.name"):
-                    extra["process.executable.name"] = exe
-        return extra
+                return cache[key]
+        return None
 
-    def _resolve_value(self, source: KeySource, value: AttrValue) -> dict[str, AttrValue] | None:
-        if source in _INT_SOURCES:
-            number = _as_int(value)
-            if number is None:
-                return None
-            target = self.resolver.target(source, number)
-        else:
-            target = self.resolver.target(source, value)
-        attrs = self.resolver.attributes(target)
-        return None if attrs is None else {k: v for k, v in attrs.items() if self._wanted(k)}
+    def _process_attributes(self, attributes: Mapping[str, AttrValue]) -> dict[str, AttrValue]:
+        field = next((a.field for a in self.config.associations if a.source == "pid" and a.field in attributes), None)
+        pid = _as_int(attributes[field]) if field else None
+        if pid is None or pid <= 0:
+            return {}
+        extra: dict[str, AttrValue] = {}
+        if self._wanted("process.pid"):
+            extra["process.pid"] = pid
+        exe = self.resolver.executable(pid)
+        if exe and self._wanted("process.executable.name"):
+            extra["process.executable.name"] = exe
+        return extra
 
 
 def distinct(column: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:

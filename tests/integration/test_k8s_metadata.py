@@ -500,7 +500,7 @@ async def test_selected_attributes_only(api: FakeKubeApi, lab: CgroupLab, tmp_pa
     cg, cg_id = lab.cgroup(f"/kubepods/pod{uid}/{cid}")
     p = lab.spawn((lab.v2, cg))
     config = kube_config(api, tmp_path, attributes=["k8s.namespace.name", "k8s.pod.name"], labels=["app"])
-    proc, sink, _ = make_processor(config)
+    proc, sink, telemetry = make_processor(config)
     await proc.start()
     try:
         await proc.consume(events(pid=[p.pid], cgroup_id=[cg_id]))
@@ -516,6 +516,8 @@ async def test_selected_attributes_only(api: FakeKubeApi, lab: CgroupLab, tmp_pa
             "k8s.pod.name": "sel",
             "k8s.pod.label.app": "sel",
         }
+        # counted as enriched although k8s.pod.uid itself was not asked for
+        assert telemetry.counter("k8s_metadata_enriched_items", "").value(processor="k8s_metadata") == 2
     finally:
         await proc.shutdown()
 
