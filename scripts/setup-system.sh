@@ -30,6 +30,7 @@ SYS_PYTHON=/usr/bin/python3
 # --------------------------------------------------------------------------
 PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool python3-bpfcc
 	"linux-headers-$DEB_ARCH" gfortran prometheus make iproute2)
+PACKAGES+=(openssl) # TLS certificates for tests (the in-cluster Kubernetes API is HTTPS)
 
 missing=()
 # One dpkg query for all packages; unknown packages print nothing.

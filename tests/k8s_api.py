@@ -18,6 +18,7 @@ import asyncio
 import base64
 import copy
 import json
+import ssl
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +87,7 @@ class FakeKubeApi:
     _streams: list[asyncio.Queue[dict[str, Any] | None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     port: int = 0
+    scheme: str = "http"
 
     # --- control from the test ----------------------------------------------------
 
@@ -136,7 +138,7 @@ class FakeKubeApi:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def kubeconfig(self, token: str | None = None) -> str:
         user: dict[str, Any] = {"token": token} if token else {}
@@ -151,13 +153,14 @@ class FakeKubeApi:
             }
         )
 
-    async def start(self, port: int) -> None:
+    async def start(self, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
         self.port = port
+        self.scheme = "https" if ssl_context else "http"
         app = web.Application()
         app.router.add_get("/api/v1/pods", self._pods)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", port, reuse_address=True).start()
+        await web.TCPSite(self._runner, "127.0.0.1", port, reuse_address=True, ssl_context=ssl_context).start()
 
     async def stop(self) -> None:
         """Go down: open watches are cut, new connections refused."""

@@ -25,7 +25,7 @@ from kubernetes_asyncio.watch import Watch
 from collector.component import ComponentError
 from processors.k8s_metadata.pods import PodInfo, PodStore, pod_from_object
 
-SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # token and ca.crt, mounted by kubelet
 
 
 class _Expired(Exception):
@@ -40,11 +40,14 @@ async def load_client_configuration(
     if auth == "none":
         return None
     cfg = client.Configuration()
-    if auth in ("auto", "serviceaccount") and (
-        auth == "serviceaccount" or "KUBERNETES_SERVICE_HOST" in os.environ or os.path.exists(SERVICE_ACCOUNT_TOKEN)
-    ):
+    token = os.path.join(SERVICE_ACCOUNT_DIR, "token")
+    if auth == "serviceaccount" or (auth == "auto" and "KUBERNETES_SERVICE_HOST" in os.environ):
         try:
-            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+            config.load_incluster_config(  # type: ignore[no-untyped-call]
+                client_configuration=cfg,
+                token_filename=token,
+                cert_filename=os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt"),
+            )
             return cfg
         except ConfigException as exc:
             if auth == "serviceaccount":

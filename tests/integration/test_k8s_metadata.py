@@ -539,3 +539,40 @@ async def test_start_errors_are_clear(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(ComponentError, match=r"proc_path: .*nope is not a directory"):
         await proc.start()
     await proc.shutdown()
+
+
+async def test_in_cluster_service_account_over_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """auth auto inside a pod: KUBERNETES_SERVICE_HOST/PORT, the service account's token
+    and CA, HTTPS with the server's certificate checked against that CA."""
+    import ssl
+
+    from processors.k8s_metadata import watcher
+    from tests.conftest import require_tool
+
+    sa = tmp_path / "serviceaccount"
+    sa.mkdir()
+    subprocess.run(
+        [require_tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", "/CN=kubernetes", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(tmp_path / "key.pem"), "-out", str(sa / "ca.crt")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (sa / "token").write_text("sa-token")
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(sa / "ca.crt", tmp_path / "key.pem")
+    api = FakeKubeApi(token="sa-token")
+    api.add(make_pod("in-cluster", "kube-system", NODE))
+    await api.start(free_port(), server_tls)
+    monkeypatch.setattr(watcher, "SERVICE_ACCOUNT_DIR", str(sa))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(api.port))
+    monkeypatch.setenv("KUBE_NODE_NAME", NODE)
+    proc, _, _ = make_processor({})
+    await proc.start()
+    try:
+        assert proc.watcher is not None and proc.watcher.cfg.host == f"https://127.0.0.1:{api.port}"
+        assert [p.name for p in [proc.store.get(u) for u in api.pods] if p] == ["in-cluster"]
+        assert api.requests[0].authorization == "Bearer sa-token"
+    finally:
+        await proc.shutdown()
+        await api.stop()
