@@ -127,6 +127,21 @@ def _warm(processor: K8sMetadataProcessor, batch: EventBatch, rounds: int) -> fl
     return statistics.median(times)
 
 
+def _filter_time(config: dict[str, Any], batch: EventBatch, rounds: int) -> float:
+    from processors.filter import factory as filter_factory
+    from processors.filter.processor import FilterProcessor
+
+    cfg = filter_factory.config_model.model_validate(config)
+    proc = filter_factory.create(cfg, ComponentContext(ComponentId("filter"), "processor", Telemetry()))
+    assert isinstance(proc, FilterProcessor)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        proc.filter_events(batch)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -148,6 +163,12 @@ async def main() -> None:
         processor.config = processor.config.model_copy(update={"attributes": few})
         warm_few = _warm(processor, batch, args.rounds)
         base = per_event_baseline(processor, batch)
+        filters = {
+            "filter k8s.namespace.name == ns-3 (coded)": {"include": {"k8s.namespace.name": "ns-3"}},
+            "filter comm in [worker] (C string column)": {"include": {"comm": ["worker"]}},
+            "filter comm regex ^work (C string column)": {"include": {"comm": {"regex": "^work"}}},
+        }
+        filter_times = {label: _filter_time(cfg, out, args.rounds) for label, cfg in filters.items()}
         print(f"k8s_metadata: {n:,} events/batch, {args.processes:,} processes, {args.pods:,} pods, one core")
         print(f"  all attributes: {len(out.columns)} columns ({', '.join(sorted(out.columns))})")
         print(_line("cold batch (each pid read from /proc once)", cold, n))
@@ -155,6 +176,8 @@ async def main() -> None:
         print(_line("warm batch, namespace+pod+container only", warm_few, n))
         print(_line("baseline: per-event dict lookup + merge", base, n))
         print(f"  column-wise / per-event: {base / warm:.1f}x (all attributes), {base / warm_few:.1f}x (three)")
+        for label, seconds in filter_times.items():
+            print(_line(label, seconds, n))
         await processor.shutdown()
 
 

@@ -46,10 +46,15 @@ class _Test:
 
     def column(self, batch: EventBatch, name: str) -> np.ndarray[Any, Any]:
         col = batch.column(name)
-        if col.ndim == 1 and col.dtype.kind in "iufb" and self.regex is None:
-            wanted = [self.equals] if self.members is None else list(self.members)
+        wanted = [self.equals] if self.members is None else list(self.members)
+        if col.ndim > 1:  # an array inside each event (e.g. stack ids): tested as its text
+            return np.fromiter((self.value(" ".join(map(str, row))) for row in col.tolist()), np.bool_, len(col))
+        if col.dtype.kind in "iufb" and self.regex is None:
             numbers = [n for n in (_number(w) for w in wanted) if n is not None]
             return np.isin(col, numbers) if numbers else np.zeros(len(col), np.bool_)
+        if col.dtype.kind == "S" and self.regex is None and name not in batch.codes:
+            # C strings: compare bytes directly (numpy ignores the trailing NULs)
+            return np.isin(col, [_text(w).encode() for w in wanted if w is not None])
         codes, values = batch.factorize(name)
         ok = np.fromiter((self.value(_python(v)) for v in values), np.bool_, len(values))
         rows: np.ndarray[Any, Any] = ok[codes]

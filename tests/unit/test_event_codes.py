@@ -39,3 +39,25 @@ def test_distinct_keys_and_inverse(column: np.ndarray) -> None:
     keys, inverse = distinct(column)
     assert np.array_equal(keys, np.unique(column))
     assert np.array_equal(keys[inverse], column)
+
+
+def test_factorize_of_c_strings_matches_numpy_unique() -> None:
+    from collector.model.events import factorize
+
+    rng = np.random.default_rng(3)
+    names = np.array([f"proc-{i}".encode() for i in range(500)] + [b"x" * 16, b""], dtype="S16")
+    records = np.zeros(100_000, dtype=[("pid", np.uint32), ("comm", "S16")])  # a strided field, as from the kernel
+    records["comm"] = names[rng.integers(0, len(names), len(records))]
+    codes, values = factorize(records["comm"])
+    expected_values, expected_codes = np.unique(records["comm"], return_inverse=True)
+    assert np.array_equal(values, expected_values) and np.array_equal(codes, expected_codes.reshape(-1))
+
+
+def test_rows_include_added_columns() -> None:
+    records = np.zeros(2, dtype=[("pid", np.uint32), ("comm", "S16")])
+    records["comm"] = [b"a", b"b"]
+    batch = EventBatch("t", records, 0).with_columns({"k8s.pod.name": (np.array([1, 0]), np.array(["p", "q"], object))})
+    assert list(batch.rows()) == [
+        {"pid": 0, "comm": "a", "k8s.pod.name": "q"},
+        {"pid": 0, "comm": "b", "k8s.pod.name": "p"},
+    ]

@@ -168,3 +168,12 @@ def test_valid_pipeline_loads() -> None:
     config = load_config_text(PIPELINE.replace("^(nginx", "^nginx"), "pipeline.yaml")
     spec = config.get("processor", config.pipelines[0].processors[0])
     assert spec.config.include["comm"].regex == "^nginx"
+
+
+async def test_arrays_inside_events_are_tested_as_text() -> None:
+    records = np.zeros(3, dtype=[("pid", np.uint32), ("stack", np.uint64, (3,))])
+    records["pid"] = [1, 2, 3]
+    records["stack"] = [[1, 2, 3], [4, 5, 6], [1, 2, 9]]
+    proc, sink, _ = make({"include": {"stack": {"regex": "^1 2 "}}})
+    await proc.consume(EventBatch("s", records, 0))
+    assert kept(sink.items[0]) == [1, 3]
