@@ -29,8 +29,9 @@ class Association(ComponentConfig):
     @model_validator(mode="before")
     @classmethod
     def _default_field(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data.get("field") and data.get("source") in DEFAULT_FIELDS:
-            return {**data, "field": DEFAULT_FIELDS[data["source"]]}
+        if isinstance(data, dict) and not data.get("field"):
+            # an unknown source is reported on `source` alone, not also as a missing field
+            return {**data, "field": DEFAULT_FIELDS.get(data.get("source"), "?")}  # type: ignore[arg-type]
         return data
 
 

@@ -4,8 +4,12 @@ The loop is the informer pattern: list (paginated) to get a resourceVersion, the
 watch from it with bookmarks; a watch that ends normally resumes from the last
 resourceVersion seen (bookmarks keep it fresh); 410 Gone means the version was
 compacted away, so list again. Any other failure (API server down, bad answer)
-backs off exponentially and retries; meanwhile the store keeps what it knew, so
-running pods stay enriched."""
+backs off exponentially and retries, starting with a list (a node's pods are few,
+and a list tells at once that the server is back); meanwhile the store keeps what
+it knew, so running pods stay enriched.
+
+RBAC: get/list/watch on pods (cluster-wide, narrowed by the field selector); no
+access to ReplicaSets or any other resource is needed."""
 
 from __future__ import annotations
 

@@ -117,3 +117,30 @@ def test_lru_is_bounded() -> None:
         lru.put(i, str(i))
         lru.lookup(0)  # used all the time: never evicted
     assert sorted(lru) == [0, 8, 9] and lru.evictions == 7
+
+
+def test_config_errors_point_at_the_key() -> None:
+    from collector.config import ConfigError, load_config_text
+
+    text = """\
+receivers:
+  ebpf_maps: {programs: [syscalls]}
+processors:
+  k8s_metadata:
+    associations:
+      - {source: pids}
+exporters:
+  json: {}
+service:
+  pipelines:
+    metrics: {receivers: [ebpf_maps], processors: [k8s_metadata], exporters: [json]}
+"""
+    with pytest.raises(ConfigError) as err:
+        load_config_text(text, "p.yaml")
+    assert err.value.problems == [
+        "p.yaml:6:10: processors.k8s_metadata.associations[0].source: Input should be "
+        "'pid', 'cgroup_id', 'cgroup_path' or 'container_id' (got 'pids')"
+    ]
+    config = load_config_text(text.replace("pids", "pid"), "p.yaml")
+    spec = config.get("processor", config.pipelines[0].processors[0])
+    assert spec.config.associations[0].field == "pid"  # the default field for the source
