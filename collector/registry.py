@@ -23,6 +23,8 @@ BUILTIN: dict[Kind, dict[str, str]] = {
         "attributes": "processors.attributes:factory",
         "batch": "processors.batch:factory",
         "cardinality_limit": "processors.cardinality_limit:factory",
+        "filter": "processors.filter:factory",
+        "k8s_metadata": "processors.k8s_metadata:factory",
         "memory_limiter": "processors.memory_limiter:factory",
     },
     "exporter": {
