@@ -5,8 +5,8 @@ of the batch is resolved once, then every attribute column is one numpy gather.
 Metrics get the attributes merged into each point's attributes (a point is a series,
 so per-point work is bounded by the series count, not the event rate).
 
-Pods and processes that go away are announced on collector.entities.entity_events
-(EntityGone kind pod / container / process) so stateful processors downstream
+Pods, containers and processes that go away are announced on ctx.notices
+(`gone("k8s.pod.uid", uid)`, see entities.py) so stateful processors downstream
 (cardinality_limit) can free their series at once.
 """
 
@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from collector.component import ComponentContext, ComponentError, Processor
-from collector.entities import EntityGone, entity_events
 from collector.model import AttrValue, Data, EventBatch, Metric, MetricBatch
 from processors.k8s_metadata.cgroups import CgroupPaths, cgroup2_mount
 from processors.k8s_metadata.config import K8sMetadataConfig, KeySource
+from processors.k8s_metadata.entities import IDENTITY, EntityGone
 from processors.k8s_metadata.pods import PodInfo, PodStore
 from processors.k8s_metadata.resolver import Resolver, Target
 from processors.k8s_metadata.watcher import PodWatcher, load_client_configuration
@@ -148,7 +148,9 @@ class K8sMetadataProcessor(Processor[K8sMetadataConfig]):
 
     def _publish(self, event: EntityGone) -> None:
         self._gone.add(1, kind=event.kind, **self._labels)
-        entity_events.publish(event)
+        key = IDENTITY[event.kind]
+        if key in event.attributes:
+            self.ctx.notices.gone(key, event.attributes[key])
 
     # --- data --------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from collector.entities import EntityGone
 from processors.k8s_metadata.cgroups import (
     CgroupInfo,
     CgroupPaths,
@@ -24,6 +23,7 @@ from processors.k8s_metadata.cgroups import (
     read_proc_cgroup,
 )
 from processors.k8s_metadata.config import KeySource
+from processors.k8s_metadata.entities import EntityGone
 from processors.k8s_metadata.pods import PodStore
 
 Target = tuple[str | None, str | None]  # (pod uid, container id): what a key leads to
