@@ -40,10 +40,12 @@ EVENT = np.dtype(
 # Kernel-style log2 bounds, 1 µs .. 69 s in ns: each a kernel slot boundary.
 BOUNDS = [float(2**k) for k in range(10, 37)]
 GROUP_BY = ["cgroup_id"]
+K8S_GROUP_BY = ["k8s.namespace.name", "k8s.pod.name"]
 
-# (processor type, config). k8s_metadata comes first when the build has it; its
-# columns (k8s.pod.name, ...) then join the group_by of the histogram.
-K8S_STAGE: tuple[str, dict[str, Any]] = ("k8s_metadata", {})
+# k8s_metadata comes first when the build has it: built by bench.k8s_metadata with
+# PODS pods whose containers hold PROCESSES processes (a generated /proc tree), and
+# the histogram is then grouped by its columns (pod, namespace).
+K8S_STAGE = "k8s_metadata"
 STAGES: list[tuple[str, dict[str, Any]]] = [
     (
         "aggregate",
@@ -65,12 +67,12 @@ STAGES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def make_events(n: int, seed: int) -> EventBatch:
+def make_events(n: int, seed: int, pids: np.ndarray[Any, Any] | None = None) -> EventBatch:
     rng = np.random.default_rng(seed)
     pid = rng.integers(0, PROCESSES, n)
     rec = np.zeros(n, EVENT)
     rec["ts"] = np.arange(n)
-    rec["pid"] = rec["tgid"] = 1000 + pid
+    rec["pid"] = rec["tgid"] = (1000 + pid) if pids is None else pids[pid]
     rec["cgroup_id"] = 10_000 + pid % PODS  # each process lives in one pod's cgroup
     rec["latency_ns"] = rng.lognormal(9.5, 1.5, n).astype(np.uint64) + 1
     names = np.array([f"worker-{i % 97}".encode() for i in range(PROCESSES)])
@@ -116,15 +118,13 @@ class _Timed:
         self.stage.wall += time.perf_counter() - w0
 
 
-def build_chain() -> Chain:
+def build_chain(enricher: Processor[Any] | None) -> Chain:
     telemetry = Telemetry()
     wanted = list(STAGES)
     skipped = []
-    if default_registry.has("processor", K8S_STAGE[0]):
-        wanted.insert(0, K8S_STAGE)
-    else:
-        skipped.append(f"{K8S_STAGE[0]} (not in this build)")
-    stages = []
+    stages = [Stage(K8S_STAGE, enricher)] if enricher is not None else []
+    if enricher is None:
+        skipped.append(f"{K8S_STAGE} (not in this build)")
     for type_, config in wanted:
         factory = default_registry.get("processor", type_)
         ctx = ComponentContext(ComponentId(type_), "processor", telemetry)
@@ -205,17 +205,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=5, help="batches of one million events")
     parser.add_argument("--sdk-events", type=int, default=300_000, help="events recorded through the SDK")
-    parser.add_argument("--group-by", default=",".join(GROUP_BY), help="histogram attributes, e.g. cgroup_id,comm")
+    parser.add_argument("--group-by", default="", help="histogram attributes (default: pod and namespace)")
+    parser.add_argument("--no-k8s", action="store_true", help="leave k8s_metadata out of the chain")
     args = parser.parse_args()
-    GROUP_BY[:] = args.group_by.split(",")
+    asyncio.run(amain(args))
 
-    batches = [make_events(EVENTS_PER_BATCH, seed) for seed in range(args.batches)]
+
+async def _enricher(enabled: bool) -> tuple[Processor[Any] | None, np.ndarray[Any, Any] | None]:
+    if not enabled or not default_registry.has("processor", K8S_STAGE):
+        return None, None
+    from bench.k8s_metadata import build_enricher
+
+    processor, pids = build_enricher(PODS, PROCESSES)
+    return processor, pids
+
+
+async def amain(args: argparse.Namespace) -> None:
+    enricher, pids = await _enricher(not args.no_k8s)
+    GROUP_BY[:] = args.group_by.split(",") if args.group_by else (K8S_GROUP_BY if enricher else ["cgroup_id"])
+
+    batches = [make_events(EVENTS_PER_BATCH, seed, pids) for seed in range(args.batches)]
     total = EVENTS_PER_BATCH * args.batches
-    warm = build_chain()
-    asyncio.run(run_chain(warm, [make_events(50_000, 99)]))  # imports, first allocations
+    warm_enricher, _ = await _enricher(enricher is not None)
+    warm = build_chain(warm_enricher)
+    await run_chain(warm, [make_events(50_000, 99, pids)])  # imports, first allocations
 
-    chain = build_chain()
-    cpu, wall = asyncio.run(run_chain(chain, batches))
+    chain = build_chain(enricher)
+    cpu, wall = await run_chain(chain, batches)
     ours_per_core = total / cpu
     print(f"processors: {args.batches} batches x {EVENTS_PER_BATCH:,} events, {PODS} pods, {PROCESSES} processes")
     print(f"  histogram of latency_ns by {', '.join(GROUP_BY)}, {len(BOUNDS)} bounds")
@@ -229,7 +245,11 @@ def main() -> None:
     print(f"  datapoints out     {chain.sink.points:,} (one interval per batch, and the shutdown flush)")
 
     n = min(args.sdk_events, EVENTS_PER_BATCH)
-    sdk_cpu, _, sdk_points = run_sdk(batches[0], n)
+    # The SDK gets the pod attributes for free: the first batch, already enriched.
+    sdk_batch = batches[0]
+    if chain.stages and chain.stages[0].name == K8S_STAGE:
+        sdk_batch = chain.stages[0].processor.enrich_events(batches[0])  # type: ignore[attr-defined]
+    sdk_cpu, _, sdk_points = run_sdk(sdk_batch, n)
     sdk_per_core = n / sdk_cpu
     print(f"opentelemetry-sdk histogram.record, {n:,} events one by one: {sdk_per_core / 1e6:.3f} M events/s per core")
     print(f"  ({sdk_points} series)")

@@ -8,7 +8,7 @@ import numpy as np
 
 from collector.component import Processor
 from collector.model import AttrValue, Data, EventBatch, Metric, MetricBatch
-from processors.aggregate.grouping import factorize
+from collector.model.events import attr_value, factorize
 from processors.attributes.config import AttributesConfig
 
 Array = np.ndarray[Any, Any]
@@ -62,7 +62,7 @@ class AttributesProcessor(Processor[AttributesConfig]):
     # -- events: whole columns
 
     def apply_events(self, batch: EventBatch) -> EventBatch:
-        records, columns = batch.records, dict(batch.columns)
+        records, columns = batch.records, batch.extra_columns()
         for a in self.config.actions:
             names = list(records.dtype.names or ()) + list(columns)
             present = a.key in names
@@ -108,6 +108,6 @@ def _without(records: Array, name: str) -> Array:
 def _hash_column(column: Array) -> Array:
     """SHA-256 of each distinct value once, spread back over the rows."""
     codes, values = factorize(column)
-    digests = np.array([sha256_text(v) for v in values], dtype="U64")
+    digests = np.array([sha256_text(attr_value(v)) for v in values], dtype="U64")
     result: Array = digests[codes]
     return result

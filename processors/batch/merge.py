@@ -22,7 +22,7 @@ def merge(items: list[Data]) -> list[Data]:
         if isinstance(item, MetricBatch):
             metric_groups.setdefault((resource, item.scope), []).append(item)
         else:
-            key = (item.source, resource, item.records.dtype, tuple(item.columns))
+            key = (item.source, resource, item.records.dtype, tuple(item.extra_names()))
             event_groups.setdefault(key, []).append(item)
     out: list[Data] = [_merge_metrics(group) for group in metric_groups.values()]
     out += [_merge_events(group) for group in event_groups.values()]
@@ -52,7 +52,7 @@ def _merge_events(batches: list[EventBatch]) -> EventBatch:
         np.concatenate([b.records for b in batches]),
         max(b.time_ns for b in batches),
         dict(first.resource),
-        {name: np.concatenate([b.columns[name] for b in batches]) for name in first.columns},
+        {name: np.concatenate([b.column(name) for b in batches]) for name in first.extra_names()},
     )
 
 
@@ -63,9 +63,7 @@ def split(item: Data, max_size: int) -> Iterator[Data]:
         return
     if isinstance(item, EventBatch):
         for start in range(0, len(item), max_size):
-            end = start + max_size
-            cols = {k: v[start:end] for k, v in item.columns.items()}
-            yield EventBatch(item.source, item.records[start:end], item.time_ns, dict(item.resource), cols)
+            yield item.slice(start, start + max_size)
         return
     metrics: list[Metric] = []
     room = max_size

@@ -200,7 +200,7 @@ async def test_events_enriched_by_pid_and_cgroup_id_in_containerd_and_crio_cgrou
         await proc.consume(batch)
         out = sink.items[0]
         assert isinstance(out, EventBatch)
-        assert "k8s.pod.name" not in batch.columns  # the receiver's batch is not modified
+        assert "k8s.pod.name" not in batch.extra_names()  # the receiver's batch is not modified
         assert col(out, "k8s.pod.name") == [
             "shop-api-7d4b9c8f5d-x2x9q",
             "db-0",
@@ -218,7 +218,7 @@ async def test_events_enriched_by_pid_and_cgroup_id_in_containerd_and_crio_cgrou
         assert col(out, "k8s.statefulset.name")[:2] == ["", "db"]
         assert col(out, "k8s.pod.label.app")[0] == "shop-api"
         assert col(out, "k8s.pod.annotation.team")[0] == "payments"
-        assert "k8s.pod.label.secret" not in out.columns
+        assert "k8s.pod.label.secret" not in out.extra_names()
         assert col(out, "process.pid")[0] == web.pid
         assert col(out, "process.executable.name")[:2] == ["sleep", "sleep"]
         assert out.resource["k8s.node.name"] == NODE and out.resource["host.name"]
@@ -258,7 +258,7 @@ async def test_cgroup_v1_path_resolves_through_proc(lab: CgroupLab) -> None:
         out = sink.items[0]
         assert isinstance(out, EventBatch)
         assert col(out, "container.id") == [cid]
-        assert "k8s.pod.name" not in out.columns  # no API: only what the node knows
+        assert "k8s.pod.name" not in out.extra_names()  # no API: only what the node knows
         assert "k8s.node.name" not in out.resource and out.resource["host.name"]
     finally:
         await proc.shutdown()
@@ -503,7 +503,7 @@ async def test_selected_attributes_only(api: FakeKubeApi, lab: CgroupLab, tmp_pa
         await proc.consume(events(pid=[p.pid], cgroup_id=[cg_id]))
         out = sink.items[0]
         assert isinstance(out, EventBatch)
-        assert sorted(out.columns) == ["k8s.namespace.name", "k8s.pod.label.app", "k8s.pod.name"]
+        assert sorted(out.extra_names()) == ["k8s.namespace.name", "k8s.pod.label.app", "k8s.pod.name"]
         await proc.consume(MetricBatch([Metric("m", MetricKind.GAUGE, [NumberPoint({"pid": p.pid}, 1, 0, 1)])]))
         metrics = sink.items[1]
         assert isinstance(metrics, MetricBatch)
