@@ -70,8 +70,6 @@ class ProbeConfig(ComponentConfig):
             raise ValueError("`process` and `pid` both select processes: use one")
         if self.container is not None and self.pid is not None:
             raise ValueError("`pid` already names one process: drop `container`")
-        if self.container is not None and self.binary is None and self.process is None:
-            raise ValueError("with `container`, name the `binary` (path inside the container) or `process`")
         if self.function is None and self.offset is None:
             raise ValueError("name the `function` to probe (or its file `offset`)")
         return self

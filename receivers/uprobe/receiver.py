@@ -58,8 +58,7 @@ class _Probe:
 
     @property
     def name(self) -> str:
-        c = self.config
-        return f"{c.function or hex(c.offset or 0)} in {c.binary or c.process or f'pid {c.pid}'}"
+        return f"probes[{self.index}] ({self.config.function or hex(self.config.offset or 0)})"
 
 
 class UprobeReceiver(Receiver[UprobeConfig]):
@@ -88,9 +87,7 @@ class UprobeReceiver(Receiver[UprobeConfig]):
         self._start_ns = now_ns()
         self._tasks = [
             asyncio.create_task(self._every(self.config.interval, self.poll), name=f"receiver:{self.ctx.id}:poll"),
-            asyncio.create_task(
-                self._every(self.config.resolve_interval, self._refresh_all), name=f"{self.ctx.id}:res"
-            ),
+            asyncio.create_task(self._every(self.config.resolve_interval, self.refresh), name=f"{self.ctx.id}:res"),
         ]
 
     async def shutdown(self) -> None:
@@ -127,7 +124,8 @@ class UprobeReceiver(Receiver[UprobeConfig]):
                 self._obj = None
 
     # -- attaching ------------------------------------------------------------
-    async def _refresh_all(self) -> None:
+    async def refresh(self) -> None:
+        """Re-resolve every target now (also done every `resolve_interval`)."""
         for probe in self._probes:
             try:
                 await asyncio.to_thread(self._refresh, probe, False)
@@ -141,11 +139,11 @@ class UprobeReceiver(Receiver[UprobeConfig]):
             now = resolve_target(c.binary, c.process, c.pid, c.container)
         except TargetError as exc:
             if starting and c.process is None:
-                raise ComponentError(f"uprobe {probe.name}: {exc}") from None
+                raise ComponentError(f"{probe.name}: {exc}") from None
             with self._lock:
                 self._detach(probe, list(probe.links))  # the processes are gone: so are their uprobes
             if not probe.waiting_logged:
-                self.log.warning("uprobe %s: %s; waiting for it", probe.name, exc)
+                self.log.warning("%s: %s; waiting for it", probe.name, exc)
                 probe.waiting_logged = True
             return
         probe.waiting_logged = False
@@ -155,7 +153,7 @@ class UprobeReceiver(Receiver[UprobeConfig]):
             before = probe.resolved
             if before is None or before.inode != now.inode:
                 if before is not None:
-                    self.log.info("uprobe %s: %s changed on disk; re-attaching", probe.name, now.shown)
+                    self.log.info("%s: %s changed on disk; re-attaching", probe.name, now.shown)
                     self._reattached.add(receiver=str(self.ctx.id), metric=c.metric)
                 self._detach(probe, list(probe.links))
                 probe.symbol = self._symbol(probe, now)
@@ -174,10 +172,10 @@ class UprobeReceiver(Receiver[UprobeConfig]):
         try:
             info = symbols.inspect_binary(target.path)
             if c.latency and info.is_go:
-                raise ComponentError(f"uprobe {probe.name}: {target.shown} {GO_LATENCY}")
+                raise ComponentError(f"{probe.name}: {target.shown} {GO_LATENCY}")
             return symbols.resolve(info, c.function) if c.function else None
         except symbols.SymbolError as exc:
-            raise ComponentError(f"uprobe {probe.name}: {exc}") from None
+            raise ComponentError(f"{probe.name}: {exc}") from None
 
     def _attach(self, probe: _Probe, target: Resolved, pid: int) -> None:
         entry, ret = self._programs
@@ -194,7 +192,7 @@ class UprobeReceiver(Receiver[UprobeConfig]):
                 attach.destroy(link)
             if pid != attach.ALL_PROCESSES and exc.errno == 3:  # ESRCH: the process exited meanwhile
                 return
-            raise ComponentError(f"uprobe {probe.name}: cannot attach: {exc.strerror}") from None
+            raise ComponentError(f"{probe.name}: cannot attach: {exc.strerror}") from None
         probe.links[pid] = links
 
     def _detach(self, probe: _Probe, pids: list[int]) -> None:
