@@ -18,6 +18,7 @@ BUILTIN: dict[Kind, dict[str, str]] = {
     "receiver": {
         "ebpf_maps": "receivers.ebpf_maps:factory",
         "uprobe": "receivers.uprobe:factory",
+        "bcc": "receivers.bcc:factory",
     },
     "processor": {},
     "exporter": {
