@@ -87,7 +87,12 @@ class HistogramConfig(_MetricConfig):
     )
     bucket_multiplier: float = Field(1.0, gt=0, description="scale from bucket bounds to the metric's unit")
     bucket_min: int = Field(0, ge=0, description="first bucket exported; lower buckets fold into it")
-    bucket_max: int = Field(description="last bucket exported; higher buckets go to +Inf, bucket_max+1 is the sum")
+    bucket_max: int = Field(description="last bucket exported; higher buckets go to +Inf")
+    sum_bucket: bool = Field(
+        False,
+        description="the key bucket_max+1 holds the sum of all values (programs that clamp buckets and keep a "
+        "sum there); otherwise the sum is estimated from bucket lower bounds",
+    )
     unit: str = Field("", description="unit of the values after bucket_multiplier, e.g. s")
 
     @model_validator(mode="after")

@@ -57,7 +57,7 @@ class PerfReader:
     """Collects one BPF_PERF_OUTPUT table's events between drains (poll thread only)."""
 
     def __init__(self, bpf: Any, config: EventsConfig, on_lost: Callable[[int], None]) -> None:
-        table = bpf[config.table]
+        table = bpf[config.table.encode()]
         self.table = config.table
         self.dtype = declared_dtype(config) if config.fields else learnt_dtype(table)
         self._size = self.dtype.itemsize

@@ -107,12 +107,13 @@ def _column(col: Array, label: LabelConfig) -> _Column:
     if col.dtype.kind in "iu" and col.ndim == 1:
         default = "int" if col.dtype.kind == "i" else "uint"
         return _Column([int(v) for v in col.tolist()], label.decoders or [DecoderConfig(name=default)])
-    raw = np.ascontiguousarray(col).view(np.uint8).reshape(len(col), -1)
+    width = col.dtype.itemsize * int(np.prod(col.shape[1:], dtype=np.int64))  # bytes per row, also for 0 rows
+    raw = np.ascontiguousarray(col).view(np.uint8).reshape(len(col), width)
     return _Column([bytes(r) for r in raw], label.decoders or [DecoderConfig(name="hex")])
 
 
 def _sized_columns(labels: Sequence[LabelConfig], keys: Array, table: str) -> list[_Column]:
-    raw = np.ascontiguousarray(keys).view(np.uint8).reshape(len(keys), -1)
+    raw = np.ascontiguousarray(keys).view(np.uint8).reshape(len(keys), keys.dtype.itemsize)
     offset, out = 0, []
     for label in labels:
         assert label.size is not None
@@ -182,7 +183,7 @@ def histogram(desc: HistogramConfig, keys: Array, values: Array, start_ns: int, 
         )
         counts, total = series.setdefault(attrs, ([0] * (nbounds + 1), [0.0, 0.0]))  # total: [sum, has_sum]
         bucket = buckets[i]
-        if bucket == hi + 1:  # ebpf_exporter convention: the key after the last bucket holds the sum
+        if desc.sum_bucket and bucket == hi + 1:
             total[0], total[1] = float(count) * desc.bucket_multiplier, 1.0
             continue
         counts[min(max(bucket, lo), hi + 1) - lo] += int(count)

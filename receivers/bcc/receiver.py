@@ -12,7 +12,10 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
+
+import numpy as np
 
 from collector.component import ComponentContext, ComponentError, Receiver
 from collector.model import EventBatch, Metric, MetricBatch, now_ns
@@ -20,7 +23,7 @@ from receivers.bcc import metrics as describe
 from receivers.bcc.compile import CompileError, SourceOrigin, captured_stderr, compile_bcc, explain
 from receivers.bcc.config import AttachConfig, BccConfig
 from receivers.bcc.events import PerfReader
-from receivers.bcc.tables import read_table
+from receivers.bcc.tables import dtype_of, read_table
 
 
 class BccReceiver(Receiver[BccConfig]):
@@ -44,10 +47,9 @@ class BccReceiver(Receiver[BccConfig]):
         self._loop = asyncio.get_running_loop()
         try:
             await asyncio.to_thread(self._build)
-        except (CompileError, ComponentError, OSError, KeyError, ValueError) as exc:
+        except (CompileError, ComponentError, OSError, ValueError) as exc:
             await asyncio.to_thread(self._cleanup)
-            message = str(exc) if not isinstance(exc, KeyError) else f"the program has no table {exc}"
-            raise ComponentError(message) from exc
+            raise ComponentError(str(exc)) from exc
         self._start_ns = now_ns()
         if self._readers:
             self._thread = threading.Thread(target=self._poll_events, name=f"{self.ctx.id}:perf", daemon=True)
@@ -80,35 +82,60 @@ class BccReceiver(Receiver[BccConfig]):
         self._bpf = compile_bcc(text, cfg.cflags, origin)
         for i, point in enumerate(cfg.attach):
             self._attach(i, point, origin)
-        for desc in (*cfg.metrics.counters, *cfg.metrics.histograms):
-            self._bpf[desc.table_name]  # a missing table fails here, not at the first read
+        # A table named wrongly fails here, not at the first read.
+        for kind, name in [
+            *(("metrics", d.table_name) for d in (*cfg.metrics.counters, *cfg.metrics.histograms)),
+            *(("events", e.table) for e in cfg.events),
+        ]:
+            try:
+                self._bpf[name.encode()]
+            except KeyError:
+                raise ComponentError(f"{kind}: the program has no table {name!r}") from None
+        self._check_descriptions()
         for events in cfg.events:
             self._readers.append(PerfReader(self._bpf, events, self._lost_counter(events.table)))
 
+    def _check_descriptions(self) -> None:
+        """Fit each description to its table's C types now: a label naming a missing
+        field is a start error, not a log line at every read."""
+        cfg = self.config
+        checks: list[tuple[str, Any]] = [
+            *((f"counters[{i}]", partial(describe.counter, d)) for i, d in enumerate(cfg.metrics.counters)),
+            *((f"histograms[{i}]", partial(describe.histogram, d)) for i, d in enumerate(cfg.metrics.histograms)),
+        ]
+        for (where, build), desc in zip(checks, (*cfg.metrics.counters, *cfg.metrics.histograms), strict=True):
+            table = self._bpf[desc.table_name.encode()]
+            keys, values = np.zeros(0, dtype_of(table.Key)), np.zeros(0, dtype_of(table.Leaf))
+            try:
+                build(keys, values, 0, 0)
+            except describe.DescriptionError as exc:
+                raise ComponentError(f"metrics.{where} ({desc.name}): {exc}") from None
+
     def _attach(self, index: int, point: AttachConfig, origin: SourceOrigin) -> None:
-        b, fn = self._bpf, point.handler
+        b, fn = self._bpf, point.handler.encode()
         output: list[str] = []
         try:
             with captured_stderr(output):
                 if point.kind in ("uprobe", "uretprobe"):
                     attach = b.attach_uprobe if point.kind == "uprobe" else b.attach_uretprobe
                     attach(
-                        name=point.binary,
-                        sym=point.symbol or "",
+                        name=_b(point.binary),
+                        sym=_b(point.symbol) or b"",
                         addr=point.offset,
                         fn_name=fn,
                         pid=point.pid or -1,
                     )
                 elif point.kind == "tracepoint":
-                    b.attach_tracepoint(tp=point.tracepoint, fn_name=fn)
+                    b.attach_tracepoint(tp=_b(point.tracepoint), fn_name=fn)
                 elif point.kind == "raw_tracepoint":
-                    b.attach_raw_tracepoint(tp=point.tracepoint, fn_name=fn)
+                    b.attach_raw_tracepoint(tp=_b(point.tracepoint), fn_name=fn)
                 elif point.kind == "kprobe":
-                    b.attach_kprobe(event=point.symbol, fn_name=fn)
+                    b.attach_kprobe(event=_b(point.symbol), fn_name=fn)
                 else:
-                    b.attach_kretprobe(event=point.symbol, fn_name=fn)
+                    b.attach_kretprobe(event=_b(point.symbol), fn_name=fn)
         except Exception as exc:  # BCC raises bare Exception for load and attach failures
-            raise ComponentError(f"attach[{index}] ({point.kind} {fn}): {explain(exc, output[0], origin)}") from None
+            message = explain(exc, output[0], origin)
+            raise ComponentError(f"attach[{index}] ({point.kind} {point.handler}): {message}") from None
 
     def _cleanup(self) -> None:
         self._readers.clear()
@@ -169,9 +196,13 @@ class BccReceiver(Receiver[BccConfig]):
             return []
         now, out = now_ns(), []
         for counter in self.config.metrics.counters:
-            keys, values = read_table(self._bpf[counter.table_name], counter.table_name)
+            keys, values = read_table(self._bpf[counter.table_name.encode()], counter.table_name)
             out.append(describe.counter(counter, keys, values, self._start_ns, now))
         for hist in self.config.metrics.histograms:
-            keys, values = read_table(self._bpf[hist.table_name], hist.table_name)
+            keys, values = read_table(self._bpf[hist.table_name.encode()], hist.table_name)
             out.append(describe.histogram(hist, keys, values, self._start_ns, now))
         return out
+
+
+def _b(text: str | None) -> bytes | None:
+    return text.encode() if text is not None else None
