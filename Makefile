@@ -28,7 +28,7 @@ run: setup
 	$(VENV)/bin/ebpf-collector run $(ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check collector receivers processors exporters tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
 pytest: setup
@@ -37,7 +37,7 @@ pytest: setup
 test: setup lint pytest
 
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench $(ARGS)
 
 clean:
 	$(MAKE) -C bpf clean

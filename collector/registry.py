@@ -24,6 +24,7 @@ BUILTIN: dict[Kind, dict[str, str]] = {
     "exporter": {
         "prometheus": "exporters.prometheus:factory",
         "json": "exporters.json:factory",
+        "prometheus_remote_write": "exporters.prometheus_remote_write:factory",
     },
 }
 

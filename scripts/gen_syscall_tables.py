@@ -4,6 +4,7 @@ arm64 uses). Run: python scripts/gen_syscall_tables.py > collector/syscall_table
 
 import re
 import sys
+from pathlib import Path
 
 X86 = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"
 GENERIC = "/usr/include/asm-generic/unistd.h"
@@ -11,7 +12,7 @@ GENERIC = "/usr/include/asm-generic/unistd.h"
 
 def parse(path: str) -> dict[int, str]:
     table: dict[int, str] = {}
-    for line in open(path):
+    for line in Path(path).read_text().splitlines():
         m = re.match(r"#define __NR(3264)?_(\w+)\s+(\d+)\s*$", line)
         if m and m.group(2) != "syscalls":
             table.setdefault(int(m.group(3)), m.group(2))

@@ -29,7 +29,7 @@ SYS_PYTHON=/usr/bin/python3
 # 1. packages
 # --------------------------------------------------------------------------
 PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool python3-bpfcc
-	"linux-headers-$DEB_ARCH" gfortran prometheus make iproute2)
+	"linux-headers-$DEB_ARCH" gfortran prometheus make iproute2 jq openssl)
 
 missing=()
 # One dpkg query for all packages; unknown packages print nothing.

@@ -118,7 +118,11 @@ class BpfObject:
         lines = [f"{self.label}: cannot attach {handler!r}; this kernel refused every alternative:"]
         for v in options:
             need = attach.NEEDS.get(v.kind, v.kind)
-            lines.append(f"  - {v.kind} ({v.section}): {attempt.failures.get(v.name, 'not tried')}; needs {need}")
+            reason, _, details = attempt.failures.get(v.name, "not tried").partition("\n")
+            needs = "" if reason.startswith("rejected by the verifier") else f", needs {need}"
+            lines.append(f"  - {v.kind} ({v.section}){needs}: {reason}")
+            if details:
+                lines.append(details)
         return "\n".join(lines)
 
     def _load_once(self, chosen: list[Variant], autoattach: bool) -> None:
@@ -136,7 +140,7 @@ class BpfObject:
             culprit = _culprit(lines, keep)
             if culprit is None:
                 raise BpfLoadError(f"{self.label}: load failed: {LibbpfError(-rc, 'load').strerror}\n" + _tail(lines))
-            raise _VariantFailed(culprit, f"load failed ({_short_reason(lines)})\n" + _tail(lines, indent="      "))
+            raise _VariantFailed(culprit, _failure(lines, culprit))
         for name, _, prog in _programs(obj):
             if name not in keep:
                 continue
@@ -227,15 +231,31 @@ def _culprit(lines: list[str], candidates: set[str]) -> str | None:
     return None
 
 
-def _short_reason(lines: list[str]) -> str:
-    for line in reversed(lines):
-        if "failed to load" in line or "failed to find" in line or "load failed" in line:
-            return line.removeprefix("libbpf: ").strip()
-    return lines[-1].strip() if lines else "unknown reason"
+def _failure(lines: list[str], program: str) -> str:
+    """One line saying why `program` failed, then the verifier's own words if it spoke."""
+    verifier = _verifier_log(lines)
+    if verifier:
+        return "rejected by the verifier:\n" + "\n".join("      " + ln for ln in verifier[-8:])
+    marker = f"prog '{program}': "
+    for line in lines:
+        if marker in line and "failed" in line:
+            return "load failed: " + line.split(marker, 1)[1].strip()
+    return "load failed: " + (lines[-1].removeprefix("libbpf: ").strip() if lines else "unknown reason")
+
+
+def _verifier_log(lines: list[str]) -> list[str]:
+    inside, out = False, []
+    for line in lines:
+        if "-- BEGIN PROG LOAD LOG --" in line:
+            inside = True
+        elif "-- END PROG LOAD LOG --" in line:
+            inside = False
+        elif inside and line.strip():
+            out.append(line.rstrip())
+    return out
 
 
 def _tail(lines: list[str], n: int = 8, indent: str = "  ") -> str:
-    """The verifier's last lines are where it says why."""
     body = [ln for ln in lines if ln.strip() and not ln.startswith("libbpf: elf:")]
     return "\n".join(indent + ln for ln in body[-n:])
 

@@ -70,6 +70,8 @@ class _Walker:
 
     def walk(self, node: yaml.Node, path: KeyPath) -> Any:
         self.positions.setdefault(path, self.pos(node))
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            raise ConfigError.at(self.pos(node), dotted(path), f"unsupported YAML tag {node.tag}")
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -127,6 +129,7 @@ class _Walker:
         return "${".join(ENV_REF.sub(repl, part) for part in parts)
 
 
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _SAFE_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",

@@ -13,4 +13,7 @@ class PrometheusConfig(ComponentConfig):
     resource_to_telemetry_conversion: bool = Field(
         False, description="copy resource attributes onto every series instead of target_info"
     )
+    enable_open_metrics: bool = Field(
+        True, description="answer in OpenMetrics when the scraper asks for it (false: always the text format)"
+    )
     self_telemetry: bool = Field(True, description="also serve the collector's own ebpf_collector_* metrics")

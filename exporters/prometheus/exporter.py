@@ -10,6 +10,31 @@ from exporters.prometheus.store import MetricStore
 from exporters.prometheus.text import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, render
 
 
+def wants_openmetrics(accept: str) -> bool:
+    """Content negotiation: OpenMetrics when the client ranks it above the text format
+    (by `q`, then by order), as Prometheus' own Accept header does."""
+    best: tuple[float, int, bool] = (0.0, 0, False)
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media == "application/openmetrics-text":
+            candidate = (q, -position, True)
+        elif media in ("text/plain", "text/*", "*/*"):
+            candidate = (q, -position, False)
+        else:
+            continue
+        if q > 0 and candidate[:2] > best[:2]:
+            best = candidate
+    return best[2]
+
+
 class PrometheusExporter(Exporter[PrometheusConfig]):
     """A pull endpoint: keeps the latest value of every series and renders on scrape."""
 
@@ -41,7 +66,7 @@ class PrometheusExporter(Exporter[PrometheusConfig]):
             self.store.update(data.metrics, data.resource)
 
     async def _scrape(self, request: web.Request) -> web.Response:
-        openmetrics = "application/openmetrics-text" in request.headers.get("Accept", "")
+        openmetrics = self.config.enable_open_metrics and wants_openmetrics(request.headers.get("Accept", ""))
         self.store.expire()
         extra = [self.ctx.telemetry.collect()] if self.config.self_telemetry else []
         body = render(self.store, extra, openmetrics)

@@ -18,10 +18,10 @@ from collector.model import (
     MetricKind,
     NumberPoint,
     Point,
-    SummaryPoint,
     Temporality,
 )
-from exporters.prometheus.naming import label_name, metric_name
+from exporters.prometheus.buckets import merge_exponential
+from exporters.prometheus.naming import label_pairs, metric_name
 
 SeriesKey = tuple[tuple[str, AttrValue], ...]
 
@@ -47,19 +47,7 @@ def escape_label_value(value: str) -> str:
 
 def render_labels(attributes: dict[str, AttrValue] | SeriesKey, extra: SeriesKey = ()) -> str:
     items = attributes.items() if isinstance(attributes, dict) else attributes
-    merged: dict[str, str] = {}
-    for key, value in (*items, *extra):
-        name = label_name(key)
-        text = _label_text(value)
-        # Two attributes that sanitize to one label name are joined, as the OTel spec says.
-        merged[name] = f"{merged[name]};{text}" if name in merged else text
-    return ",".join(f'{k}="{escape_label_value(v)}"' for k, v in sorted(merged.items()))
-
-
-def _label_text(value: AttrValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return ",".join(f'{k}="{escape_label_value(v)}"' for k, v in label_pairs((*items, *extra)))
 
 
 def family_type(metric: Metric) -> str:
@@ -72,23 +60,30 @@ def family_type(metric: Metric) -> str:
     return "histogram"
 
 
+def prometheus_name(metric: Metric, ftype: str) -> str:
+    return metric_name(metric.name, metric.unit, counter=ftype == "counter", gauge=ftype == "gauge")
+
+
 class MetricStore:
     def __init__(self, expiration: float, resource_labels: bool) -> None:
         self.expiration = expiration
         self.resource_labels = resource_labels  # copy resource attributes onto every series
         self.families: dict[str, Family] = {}
-        self.target_info: dict[SeriesKey, str] = {}
+        self.target_info: dict[SeriesKey, Series] = {}  # resource -> its target_info series
 
     def update(self, metrics: list[Metric], resource: dict[str, AttrValue]) -> None:
         now = time.monotonic()
         extra: SeriesKey = tuple(sorted(resource.items())) if self.resource_labels else ()
         if resource and not self.resource_labels:
             key = tuple(sorted(resource.items()))
-            if key not in self.target_info:
-                self.target_info[key] = render_labels(key)
+            info = self.target_info.get(key)
+            if info is None:
+                self.target_info[key] = Series(render_labels(key), NumberPoint({}, 1, 0, 0), now)
+            else:
+                info.updated = now
         for metric in metrics:
             ftype = family_type(metric)
-            name = metric_name(metric.name, metric.unit, counter=ftype == "counter", gauge=ftype == "gauge")
+            name = prometheus_name(metric, ftype)
             fam = self.families.get(name)
             if fam is None or fam.type != ftype:
                 fam = self.families[name] = Family(name, ftype, metric.description)
@@ -99,10 +94,11 @@ class MetricStore:
                 if series is None:
                     fam.series[key] = Series(render_labels(key), point, now)
                     continue
-                series.point = _accumulate(series.point, point) if delta else point
+                series.point = accumulate(series.point, point) if delta else point
                 series.updated = now
 
     def expire(self) -> None:
+        """Forget series (and target_info of resources) not updated for `expiration` seconds."""
         if self.expiration <= 0:
             return
         cutoff = time.monotonic() - self.expiration
@@ -113,12 +109,18 @@ class MetricStore:
                 del fam.series[k]
             if not fam.series:
                 del self.families[name]
+        for key in [k for k, s in self.target_info.items() if s.updated < cutoff]:
+            del self.target_info[key]
 
 
-def _accumulate(old: Point, new: Point) -> Point:
+def accumulate(old: Point, new: Point) -> Point:
+    """A running cumulative total plus a delta point. A point whose shape changed
+    (other bucket bounds, other type) starts the total over."""
     if isinstance(old, NumberPoint) and isinstance(new, NumberPoint):
         return NumberPoint(new.attributes, old.value + new.value, old.start_time_ns, new.time_ns)
     if isinstance(old, HistogramPoint) and isinstance(new, HistogramPoint) and old.bounds == new.bounds:
+        mins = [v for v in (old.min, new.min) if v is not None]
+        maxs = [v for v in (old.max, new.max) if v is not None]
         return HistogramPoint(
             new.attributes,
             new.bounds,
@@ -126,7 +128,9 @@ def _accumulate(old: Point, new: Point) -> Point:
             old.sum + new.sum,
             old.start_time_ns,
             new.time_ns,
+            min(mins) if mins else None,
+            max(maxs) if maxs else None,
         )
-    if isinstance(new, ExponentialHistogramPoint | SummaryPoint):
-        return new  # producers of these emit cumulative points (see processors/aggregate)
-    return new
+    if isinstance(old, ExponentialHistogramPoint) and isinstance(new, ExponentialHistogramPoint):
+        return merge_exponential(old, new)
+    return new  # summaries have no delta form

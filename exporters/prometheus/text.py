@@ -12,8 +12,8 @@ from collector.model import (
     NumberPoint,
     SummaryPoint,
 )
-from exporters.prometheus.naming import metric_name
-from exporters.prometheus.store import Family, MetricStore, Series, family_type, render_labels
+from exporters.prometheus.buckets import exponential_to_buckets
+from exporters.prometheus.store import Family, MetricStore, Series, family_type, prometheus_name, render_labels
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -54,26 +54,31 @@ def _braced(labels: str) -> str:
     return "{" + labels + "}" if labels else ""
 
 
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
+def _escape_help(text: str, openmetrics: bool) -> str:
+    text = text.replace("\\", "\\\\").replace("\n", "\\n")
+    return text.replace('"', '\\"') if openmetrics else text  # OpenMetrics escapes quotes in HELP too
 
 
 def render_family(fam: Family, out: list[str], openmetrics: bool) -> None:
     base = fam.name
     if fam.type == "counter" and openmetrics:
-        base = fam.name[: -len("_total")]
+        base = fam.name[: -len("_total")]  # OpenMetrics names the family without the sample suffix
     if fam.help:
-        out.append(f"# HELP {base} {_escape_help(fam.help)}\n")
+        out.append(f"# HELP {base} {_escape_help(fam.help, openmetrics)}\n")
     out.append(f"# TYPE {base} {fam.type}\n")
+    name = fam.name
     for series in fam.series.values():
-        _render_series(fam, series, out)
+        point = series.point
+        if isinstance(point, NumberPoint):  # the common case, kept inline
+            labels = series.labels
+            out.append(f"{name}{{{labels}}} {fmt(point.value)}\n" if labels else f"{name} {fmt(point.value)}\n")
+        else:
+            _render_series(name, series, out)
 
 
-def _render_series(fam: Family, series: Series, out: list[str]) -> None:
-    point, labels, name = series.point, series.labels, fam.name
-    if isinstance(point, NumberPoint):
-        out.append(f"{name}{_braced(labels)} {fmt(point.value)}\n")
-    elif isinstance(point, HistogramPoint):
+def _render_series(name: str, series: Series, out: list[str]) -> None:
+    point, labels = series.point, series.labels
+    if isinstance(point, HistogramPoint):
         _buckets(name, labels, point.bounds, point.counts, point.sum, out)
     elif isinstance(point, ExponentialHistogramPoint):
         bounds, counts = exponential_to_buckets(point)
@@ -89,47 +94,35 @@ def _buckets(name: str, labels: str, bounds: Iterable[float], counts: list[int],
     cumulative = 0
     for bound, count in zip(bounds, counts, strict=False):
         cumulative += count
-        out.append(f"{name}_bucket{_with(labels, _pair('le', fmt_float(bound)))} {cumulative}\n")
+        if not math.isinf(bound):  # a +Inf bound in the data is the +Inf bucket written below
+            out.append(f"{name}_bucket{_with(labels, _pair('le', fmt_float(bound)))} {cumulative}\n")
     cumulative = sum(counts)
     out.append(f"{name}_bucket{_with(labels, _INF)} {cumulative}\n")
     out.append(f"{name}_sum{_braced(labels)} {fmt(total)}\n")
     out.append(f"{name}_count{_braced(labels)} {cumulative}\n")
 
 
-def exponential_to_buckets(point: ExponentialHistogramPoint) -> tuple[list[float], list[int]]:
-    """Classic `le` buckets from an exponential histogram (positive values; the zero
-    and negative buckets fold into the first bound)."""
-    base = 2.0 ** (2.0**-point.scale)
-    bounds: list[float] = []
-    counts: list[int] = []
-    low = point.zero_count + sum(point.negative_counts)
-    first_lower = base**point.positive_offset
-    if low:
-        bounds.append(first_lower)
-        counts.append(low)
-    for k, count in enumerate(point.positive_counts):
-        bounds.append(base ** (point.positive_offset + k + 1))
-        counts.append(count)
-    counts.append(0)  # +Inf
-    return bounds, counts
+def _render_target_info(store: MetricStore, out: list[str], openmetrics: bool) -> None:
+    # OpenMetrics' info type names the family `target` and its sample `target_info`.
+    family = "target" if openmetrics else "target_info"
+    out.append(f"# HELP {family} Target metadata\n")
+    out.append(f"# TYPE {family} {'info' if openmetrics else 'gauge'}\n")
+    for series in store.target_info.values():
+        out.append(f"target_info{_braced(series.labels)} 1\n")
 
 
 def render(store: MetricStore, extra: Iterable[MetricBatch], openmetrics: bool) -> str:
     out: list[str] = []
     if store.target_info:
-        kind = "info" if openmetrics else "gauge"
-        out.append("# HELP target_info Target metadata\n")
-        out.append(f"# TYPE target_info {kind}\n")
-        for labels in store.target_info.values():
-            out.append(f"target_info{_braced(labels)} 1\n")
+        _render_target_info(store, out, openmetrics)
     for fam in store.families.values():
         render_family(fam, out, openmetrics)
     for batch in extra:  # self-telemetry, rendered live
         for metric in batch.metrics:
             ftype = family_type(metric)
-            fam = Family(
-                metric_name(metric.name, metric.unit, ftype == "counter", ftype == "gauge"), ftype, metric.description
-            )
+            fam = Family(prometheus_name(metric, ftype), ftype, metric.description)
+            if fam.name in store.families:
+                continue  # a name clash with piped data: a family may appear only once
             for p in metric.points:
                 fam.series[tuple(sorted(p.attributes.items()))] = Series(render_labels(dict(p.attributes)), p, 0.0)
             if fam.series:

@@ -20,13 +20,31 @@ from typing import Any
 import numpy as np
 import pytest
 
-from collector.component import ComponentError
+from collector.component import ComponentError, Receiver
 from collector.config import load_config_file
-from collector.model import HistogramPoint, NumberPoint
+from collector.model import EventBatch, HistogramPoint, Metric, NumberPoint
 from tests.conftest import ROOT, compile_c, free_port, unavailable
-from tests.integration.receiver_harness import caught, make_receiver
+from tests.integration.receiver_harness import Capture, make_receiver
 
 pytestmark = pytest.mark.usefixtures("bpf", "bcc")
+
+
+def make(type_: str, config: dict[str, Any], signal: str = "metrics") -> Receiver[Any]:
+    receiver, _ = make_receiver(type_, config, signal)
+    return receiver
+
+
+def metric(receiver: Receiver[Any], name: str) -> Metric:
+    capture = receiver.next["metrics"]
+    assert isinstance(capture, Capture)
+    return capture.last_metric(name)
+
+
+def events(receiver: Receiver[Any]) -> list[EventBatch]:
+    capture = receiver.next["logs"]
+    assert isinstance(capture, Capture)
+    return [b for b in capture.batches if isinstance(b, EventBatch)]
+
 
 WORKER = r"""
 #include <stdio.h>
@@ -186,7 +204,7 @@ def log2l(v: int) -> int:
 
 
 async def test_histograms_and_arrays_from_a_uprobe(worker: Path) -> None:
-    receiver = make_receiver(
+    receiver = make(
         "bcc",
         {
             "source": HIST_SOURCE,
@@ -225,19 +243,19 @@ async def test_histograms_and_arrays_from_a_uprobe(worker: Path) -> None:
         await receiver.poll()
     finally:
         await receiver.shutdown()
-    got = caught(receiver).metrics()
-
-    calls = {p.attributes["parity"]: p.value for p in got["calls"].points if isinstance(p, NumberPoint)}
+    calls = {p.attributes["parity"]: p.value for p in metric(receiver, "calls").points if isinstance(p, NumberPoint)}
     assert calls == {"even": 50, "unknown": 50}  # odd (1) is not in the static map
 
-    (hist,) = got["arg_log2"].points
+    (hist,) = metric(receiver, "arg_log2").points
     assert isinstance(hist, HistogramPoint)
     assert hist.bounds == tuple(float(2**k) for k in range(7))
     slots = np.bincount([log2l(i) for i in range(100)], minlength=8)
     assert hist.counts == [*slots[:7].tolist(), int(slots[7:].sum())]
     assert hist.count == 100
 
-    by_parity = {p.attributes["parity"]: p for p in got["by_parity"].points if isinstance(p, HistogramPoint)}
+    by_parity = {
+        p.attributes["parity"]: p for p in metric(receiver, "by_parity").points if isinstance(p, HistogramPoint)
+    }
     assert set(by_parity) == {"0", "1"}
     odd = np.bincount([log2l(i) for i in range(1, 100, 2)], minlength=10)
     assert by_parity["1"].counts == [*odd[:9].tolist(), 0]
@@ -261,7 +279,7 @@ async def test_perf_events_as_columns_and_tracepoint_autoattach() -> None:
         return 0;
     }
     """
-    receiver = make_receiver(
+    receiver = make(
         "bcc",
         {
             "source": source,
@@ -278,23 +296,23 @@ async def test_perf_events_as_columns_and_tracepoint_autoattach() -> None:
                 }
             ],
         },
-        signals=("logs",),
+        signal="logs",
     )
     await receiver.start()
     try:
         for _ in range(1000):
             os.getppid()
-        await until(lambda: sum(len(b) for b in caught(receiver, "logs").events()) >= 1000, "1000 events")
+        await until(lambda: sum(len(b) for b in events(receiver)) >= 1000, "1000 events")
     finally:
         await receiver.shutdown()
-    batches = caught(receiver, "logs").events()
+    batches = events(receiver)
     rows = np.concatenate([b.records for b in batches])
     assert rows.dtype.names == ("pid", "seq", "comm")
     assert (rows["pid"] == os.getpid()).all()
     assert sorted(rows["seq"].tolist()) == list(range(1000))  # none lost, none twice
     assert len(batches) < 1000  # batched, not one batch per event
     telemetry = receiver.ctx.telemetry
-    labels = {"receiver": "bcc/test", "table": "calls"}
+    labels = {"receiver": "bcc", "table": "calls"}
     assert telemetry.counter("receiver_events_received", "").value(**labels) == 1000
     assert telemetry.counter("receiver_events_lost", "").value(**labels) == 0
 
@@ -310,18 +328,18 @@ async def test_event_struct_learnt_from_the_program() -> None:
         return 0;
     }
     """
-    receiver = make_receiver(
+    receiver = make(
         "bcc",
         {"source": source, "cflags": [f"-DTARGET={os.getpid()}"], "events": [{"table": "out"}]},
-        signals=("logs",),
+        signal="logs",
     )
     await receiver.start()
     try:
         os.getppid()
-        await until(lambda: caught(receiver, "logs").events(), "an event")
+        await until(lambda: events(receiver), "an event")
     finally:
         await receiver.shutdown()
-    (row,) = next(iter(caught(receiver, "logs").events())).rows()
+    (row,) = next(iter(events(receiver))).rows()
     assert row == {"value": 42, "tag": "hi"}
 
 
@@ -343,7 +361,7 @@ def test_compile_error_points_at_the_yaml_line(tmp_path: Path) -> None:
         "service:\n  pipelines:\n    metrics: {receivers: [bcc], exporters: [json]}\n"
     )
     spec = next(s for s in load_config_file(config).components.values() if s.id.type == "bcc")
-    receiver = make_receiver("bcc", spec.config.model_dump())
+    receiver = make("bcc", spec.config.model_dump())
     receiver.config = spec.config  # keeps where `source` sits in the file
     with pytest.raises(ComponentError) as info:
         asyncio.run(receiver.start())
@@ -356,22 +374,18 @@ def test_compile_error_points_at_the_yaml_line(tmp_path: Path) -> None:
 def test_compile_error_in_a_source_file(tmp_path: Path) -> None:
     source = tmp_path / "prog.c"
     source.write_text("int f(void *ctx) {\n  return undefined_name;\n}\n")
-    receiver = make_receiver("bcc", {"source_file": str(source)})
+    receiver = make("bcc", {"source_file": str(source)})
     with pytest.raises(ComponentError, match=rf"{source}:2:10: error: use of undeclared identifier 'undefined_name'"):
         asyncio.run(receiver.start())
 
 
 async def test_missing_table_and_bad_label_are_named(worker: Path) -> None:
-    receiver = make_receiver(
-        "bcc", {"source": "BPF_HASH(real, u32, u64);", "metrics": {"counters": [{"name": "imaginary"}]}}
-    )
+    receiver = make("bcc", {"source": "BPF_HASH(real, u32, u64);", "metrics": {"counters": [{"name": "imaginary"}]}})
     with pytest.raises(ComponentError, match="metrics: the program has no table 'imaginary'"):
         await receiver.start()
 
     source = "struct k { u32 pid; }; BPF_HASH(real, struct k, u64);"
-    receiver = make_receiver(
-        "bcc", {"source": source, "metrics": {"counters": [{"name": "real", "labels": [{"name": "tid"}]}]}}
-    )
+    receiver = make("bcc", {"source": source, "metrics": {"counters": [{"name": "real", "labels": [{"name": "tid"}]}]}})
     with pytest.raises(ComponentError, match=r"metrics.counters\[0\] \(real\): table real: its key has no field 'tid'"):
         await receiver.start()
 
@@ -379,6 +393,6 @@ async def test_missing_table_and_bad_label_are_named(worker: Path) -> None:
 async def test_kprobes_missing_is_explained() -> None:
     if Path("/sys/kernel/tracing/kprobe_events").exists():
         pytest.skip("this kernel has kprobes")
-    receiver = make_receiver("bcc", {"source": "int kprobe__do_nanosleep(void *ctx) { return 0; }"})
+    receiver = make("bcc", {"source": "int kprobe__do_nanosleep(void *ctx) { return 0; }"})
     with pytest.raises(ComponentError, match="this kernel has no kprobes"):
         await receiver.start()

@@ -18,12 +18,30 @@ from typing import Any
 
 import pytest
 
-from collector.component import ComponentError
-from collector.model import HistogramPoint, NumberPoint
+from collector.component import ComponentError, Receiver
+from collector.model import EventBatch, HistogramPoint, Metric, NumberPoint
 from tests.conftest import ROOT, compile_c, free_port, require_tool, unavailable
-from tests.integration.receiver_harness import caught, make_receiver
+from tests.integration.receiver_harness import Capture, make_receiver
 
 pytestmark = pytest.mark.usefixtures("bpf")
+
+
+def make(type_: str, config: dict[str, Any], signal: str = "metrics") -> Receiver[Any]:
+    receiver, _ = make_receiver(type_, config, signal)
+    return receiver
+
+
+def metric(receiver: Receiver[Any], name: str) -> Metric:
+    capture = receiver.next["metrics"]
+    assert isinstance(capture, Capture)
+    return capture.last_metric(name)
+
+
+def events(receiver: Receiver[Any]) -> list[EventBatch]:
+    capture = receiver.next["logs"]
+    assert isinstance(capture, Capture)
+    return [b for b in capture.batches if isinstance(b, EventBatch)]
+
 
 EXAMPLE = ROOT / "configs" / "examples" / "triangle"
 
@@ -87,8 +105,7 @@ def c_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def counter(receiver: Any, name: str) -> int:
-    metric = caught(receiver).metrics()[name]
-    (point,) = metric.points
+    (point,) = metric(receiver, name).points
     assert isinstance(point, NumberPoint)
     return int(point.value)
 
@@ -174,7 +191,7 @@ def test_fortran_triangle_example_counts_every_call(tmp_path: Path) -> None:
 
 
 async def test_c_function_count_and_latency(c_binary: Path) -> None:
-    receiver = make_receiver(
+    receiver = make(
         "uprobe",
         {"probes": [{"binary": str(c_binary), "function": "work", "metric": "work_calls", "latency": True}]},
     )
@@ -185,7 +202,7 @@ async def test_c_function_count_and_latency(c_binary: Path) -> None:
     finally:
         await receiver.shutdown()
     assert counter(receiver, "work_calls") == 40
-    (hist,) = caught(receiver).metrics()["work_calls_duration"].points
+    (hist,) = metric(receiver, "work_calls_duration").points
     assert isinstance(hist, HistogramPoint)
     assert hist.count == 40
     # Each call sleeps at least 2 ms: nothing can land at or below 2^20 ns (1.05 ms),
@@ -203,11 +220,11 @@ async def test_cpp_demangled_name_and_overloads(tmp_path: Path) -> None:
     subprocess.run([cxx, "-O1", "-o", str(binary), str(src)], check=True)
 
     # `geo::area` names two overloads: the error lists them.
-    receiver = make_receiver("uprobe", {"probes": [{"binary": str(binary), "function": "geo::area", "metric": "a"}]})
+    receiver = make("uprobe", {"probes": [{"binary": str(binary), "function": "geo::area", "metric": "a"}]})
     with pytest.raises(ComponentError, match=r"(?s)probes\[0\] \(geo::area\): .*matches 2 functions.*_ZN3geo4areaEd "):
         await receiver.start()
 
-    receiver = make_receiver(
+    receiver = make(
         "uprobe",
         {
             "probes": [
@@ -234,7 +251,7 @@ async def test_rust_path_without_hash(tmp_path: Path) -> None:
     src.write_text(RUST_PROGRAM)
     binary = tmp_path / "tri"
     subprocess.run([rustc, "-O", "-o", str(binary), str(src)], check=True, capture_output=True)
-    receiver = make_receiver("uprobe", {"probes": [{"binary": str(binary), "function": "tri::area", "metric": "n"}]})
+    receiver = make("uprobe", {"probes": [{"binary": str(binary), "function": "tri::area", "metric": "n"}]})
     await receiver.start()
     try:
         await asyncio.to_thread(subprocess.run, [str(binary), "12"], check=True, capture_output=True)
@@ -245,10 +262,10 @@ async def test_rust_path_without_hash(tmp_path: Path) -> None:
 
 
 async def test_unknown_function_is_a_clear_error(c_binary: Path) -> None:
-    receiver = make_receiver("uprobe", {"probes": [{"binary": str(c_binary), "function": "wrok", "metric": "x"}]})
+    receiver = make("uprobe", {"probes": [{"binary": str(c_binary), "function": "wrok", "metric": "x"}]})
     with pytest.raises(ComponentError, match=rf"{c_binary}: no function 'wrok'"):
         await receiver.start()
-    receiver = make_receiver("uprobe", {"probes": [{"binary": "/nonexistent/app", "function": "f", "metric": "x"}]})
+    receiver = make("uprobe", {"probes": [{"binary": "/nonexistent/app", "function": "f", "metric": "x"}]})
     with pytest.raises(ComponentError, match="/nonexistent/app: no such file"):
         await receiver.start()
 
@@ -267,7 +284,7 @@ def go(proc: subprocess.Popen[str]) -> None:
 
 async def test_pid_filter_counts_only_that_process(c_binary: Path) -> None:
     mine, other = spawn_waiting(c_binary, 7), spawn_waiting(c_binary, 11)
-    receiver = make_receiver("uprobe", {"probes": [{"pid": mine.pid, "function": "work", "metric": "w"}]})
+    receiver = make("uprobe", {"probes": [{"pid": mine.pid, "function": "work", "metric": "w"}]})
     try:
         await receiver.start()
         await asyncio.to_thread(go, other)
@@ -282,7 +299,7 @@ async def test_pid_filter_counts_only_that_process(c_binary: Path) -> None:
 
 
 async def test_binary_target_survives_restarts(c_binary: Path) -> None:
-    receiver = make_receiver("uprobe", {"probes": [{"binary": str(c_binary), "function": "work", "metric": "w"}]})
+    receiver = make("uprobe", {"probes": [{"binary": str(c_binary), "function": "work", "metric": "w"}]})
     await receiver.start()
     try:
         for n in (5, 6, 7):  # three runs, three pids, one attachment on the file
@@ -298,7 +315,7 @@ async def test_process_target_follows_the_process_across_restarts(c_binary: Path
     binary = tmp_path / name
     shutil.copy(c_binary, binary)
     first = spawn_waiting(binary, 4)
-    receiver = make_receiver(
+    receiver = make(
         "uprobe", {"resolve_interval": "1h", "probes": [{"process": name, "function": "work", "metric": "w"}]}
     )
     try:
@@ -315,13 +332,13 @@ async def test_process_target_follows_the_process_across_restarts(c_binary: Path
     finally:
         await receiver.shutdown()
     assert counter(receiver, "w") == 13
-    assert receiver.ctx.telemetry.counter("uprobe_reattachments", "").value(receiver="uprobe/test", metric="w") == 1
+    assert receiver.ctx.telemetry.counter("uprobe_reattachments", "").value(receiver="uprobe", metric="w") == 1
 
 
 async def test_process_target_may_start_after_the_collector(c_binary: Path, tmp_path: Path) -> None:
     binary = tmp_path / "uprobe-late"
     shutil.copy(c_binary, binary)
-    receiver = make_receiver(
+    receiver = make(
         "uprobe", {"resolve_interval": "1h", "probes": [{"process": "uprobe-late", "function": "work", "metric": "w"}]}
     )
     await receiver.start()  # nothing to attach yet: waits instead of failing
@@ -338,7 +355,7 @@ async def test_process_target_may_start_after_the_collector(c_binary: Path, tmp_
 async def test_replaced_binary_is_reattached(c_binary: Path, tmp_path: Path) -> None:
     binary = tmp_path / "deployed"
     shutil.copy(c_binary, binary)
-    receiver = make_receiver(
+    receiver = make(
         "uprobe", {"resolve_interval": "1h", "probes": [{"binary": str(binary), "function": "work", "metric": "w"}]}
     )
     await receiver.start()
@@ -381,7 +398,7 @@ async def test_binary_inside_a_container(tmp_path: Path) -> None:
         wait_for(lambda: _exe_is(proc.pid, "worker"), "the contained process to start")
         cgroup.mkdir()
         (cgroup / "cgroup.procs").write_text(str(proc.pid))
-        receiver = make_receiver(
+        receiver = make(
             "uprobe",
             {"probes": [{"container": container_id[:12], "binary": "/app/worker", "function": "work", "metric": "w"}]},
         )
@@ -409,12 +426,10 @@ async def test_go_binaries_refuse_latency_but_count(c_binary: Path, tmp_path: Pa
     subprocess.run(
         [objcopy, "--add-section", f".gopclntab={table}", str(c_binary), str(binary)], check=True, capture_output=True
     )
-    receiver = make_receiver(
-        "uprobe", {"probes": [{"binary": str(binary), "function": "work", "metric": "w", "latency": True}]}
-    )
+    receiver = make("uprobe", {"probes": [{"binary": str(binary), "function": "work", "metric": "w", "latency": True}]})
     with pytest.raises(ComponentError, match="is a Go binary: uretprobes corrupt Go programs"):
         await receiver.start()
-    receiver = make_receiver("uprobe", {"probes": [{"binary": str(binary), "function": "work", "metric": "w"}]})
+    receiver = make("uprobe", {"probes": [{"binary": str(binary), "function": "work", "metric": "w"}]})
     await receiver.start()
     try:
         await asyncio.to_thread(subprocess.run, [str(binary), "3"], check=True, capture_output=True)
