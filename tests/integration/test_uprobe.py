@@ -261,6 +261,30 @@ async def test_rust_path_without_hash(tmp_path: Path) -> None:
     assert counter(receiver, "n") == 12
 
 
+async def test_probe_by_file_offset(c_binary: Path) -> None:
+    """A stripped binary has no symbols: the function's file offset still works."""
+    from elftools.elf.elffile import ELFFile
+
+    with c_binary.open("rb") as f:
+        elf = ELFFile(f)
+        (sym,) = elf.get_section_by_name(".symtab").get_symbol_by_name("work")
+        vaddr = sym["st_value"]
+        (seg,) = [
+            s
+            for s in elf.iter_segments()
+            if s["p_type"] == "PT_LOAD" and s["p_vaddr"] <= vaddr < s["p_vaddr"] + s["p_memsz"]
+        ]
+        offset = vaddr - seg["p_vaddr"] + seg["p_offset"]
+    receiver = make("uprobe", {"probes": [{"binary": str(c_binary), "offset": offset, "metric": "w"}]})
+    await receiver.start()
+    try:
+        await asyncio.to_thread(subprocess.run, [str(c_binary), "8"], check=True, capture_output=True)
+        await receiver.poll()
+    finally:
+        await receiver.shutdown()
+    assert counter(receiver, "w") == 8
+
+
 async def test_unknown_function_is_a_clear_error(c_binary: Path) -> None:
     receiver = make("uprobe", {"probes": [{"binary": str(c_binary), "function": "wrok", "metric": "x"}]})
     with pytest.raises(ComponentError, match=rf"{c_binary}: no function 'wrok'"):
