@@ -170,8 +170,10 @@ class BccReceiver(Receiver[BccConfig]):
                 # Waiting for the pipeline to take the batch is our back-pressure:
                 # meanwhile the kernel buffers, and counts what it has to drop.
                 future = asyncio.run_coroutine_threadsafe(self.emit("logs", batch), self._loop)
-                with contextlib.suppress(Exception):
+                try:
                     future.result()
+                except Exception as exc:  # the pipeline's problem; keep reading the kernel
+                    self.log.error("handing on %d events failed: %s", len(records), exc)
             if stopping:
                 return
 
