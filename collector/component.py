@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from collector.model import Data, Signal
+from collector.model import AttrValue, Data, Signal
 
 if TYPE_CHECKING:
     from collector.telemetry import Telemetry
@@ -47,14 +47,33 @@ class ComponentId:
         return f"{self.type}/{self.name}" if self.name else self.type
 
 
+class Notices:
+    """Notices between components of one collector. `gone(attribute, value)` says
+    that everything carrying that attribute value has ended (k8s_metadata: a pod's
+    k8s.pod.uid, a process's process.pid), so state kept for it can go at once
+    (cardinality_limit frees the series' slots). Callbacks run synchronously."""
+
+    def __init__(self) -> None:
+        self._gone: list[Callable[[str, AttrValue], None]] = []
+
+    def on_gone(self, callback: Callable[[str, AttrValue], None]) -> None:
+        self._gone.append(callback)
+
+    def gone(self, attribute: str, value: AttrValue) -> None:
+        for callback in self._gone:
+            callback(attribute, value)
+
+
 @dataclass(slots=True)
 class ComponentContext:
-    """What the runtime gives a component: its id, logger and self-telemetry."""
+    """What the runtime gives a component: its id, logger, self-telemetry, and the
+    collector-wide notices."""
 
     id: ComponentId
     kind: Kind
     telemetry: Telemetry
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("ebpf_collector"))
+    notices: Notices = field(default_factory=Notices)
 
 
 class Consumer(Protocol):
@@ -108,6 +127,17 @@ class Exporter(Component[ConfigT]):
 
 class ComponentError(Exception):
     """A component could not start or run; the message is shown to the user as is."""
+
+
+class Refused(Exception):
+    """A processor refuses a batch for now (memory_limiter above its limit). The
+    pipeline keeps the batch and offers it again after `retry_after` seconds; while
+    it waits, the pipeline queue fills and applies its overflow policy upstream.
+    Raise it before changing any state: the same batch comes back."""
+
+    def __init__(self, reason: str, retry_after: float = 1.0) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,15 @@ BUILTIN: dict[Kind, dict[str, str]] = {
         "uprobe": "receivers.uprobe:factory",
         "bcc": "receivers.bcc:factory",
     },
-    "processor": {},
+    "processor": {
+        "aggregate": "processors.aggregate:factory",
+        "attributes": "processors.attributes:factory",
+        "batch": "processors.batch:factory",
+        "cardinality_limit": "processors.cardinality_limit:factory",
+        "filter": "processors.filter:factory",
+        "k8s_metadata": "processors.k8s_metadata:factory",
+        "memory_limiter": "processors.memory_limiter:factory",
+    },
     "exporter": {
         "prometheus": "exporters.prometheus:factory",
         "json": "exporters.json:factory",

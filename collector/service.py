@@ -23,8 +23,10 @@ from collector.component import (
     Consumer,
     Exporter,
     Kind,
+    Notices,
     Processor,
     Receiver,
+    Refused,
 )
 from collector.config import CollectorConfig, PipelineSpec
 from collector.model import Data
@@ -53,6 +55,9 @@ class _QueueWorker:
         self.kind = kind
         self.task: asyncio.Task[None] | None = None
         self._failed = telemetry.counter(f"{kind}_failed_items", f"Items a {kind} failed to handle")
+        self._refused = telemetry.counter(
+            f"{kind}_refused_items", f"Items a {kind} was refused (e.g. by memory_limiter) and offered again"
+        )
         self._done = telemetry.counter(f"{kind}_handled_items", f"Items a {kind} handled")
         self._last_error = ""
 
@@ -69,7 +74,7 @@ class _QueueWorker:
         while True:
             data = await self.queue.get()
             try:
-                await self.handle(data)
+                await self._handle_until_accepted(data)
                 self._done.add(item_count(data), **{self.kind: self.name})
             except asyncio.CancelledError:
                 raise
@@ -83,6 +88,20 @@ class _QueueWorker:
                     self._last_error = message
             finally:
                 self.queue.task_done()
+
+    async def _handle_until_accepted(self, data: Data) -> None:
+        """A refused batch is offered again after the delay the refusal asks for;
+        meanwhile the queue fills and its overflow policy pushes back upstream."""
+        while True:
+            try:
+                await self.handle(data)
+                return
+            except Refused as exc:
+                self._refused.add(item_count(data), **{self.kind: self.name})
+                if str(exc) != self._last_error:
+                    log.warning("%s %s: data refused, will retry: %s", self.kind, self.name, exc)
+                    self._last_error = str(exc)
+                await asyncio.sleep(exc.retry_after)
 
     async def drain(self, timeout: float) -> None:
         try:
@@ -130,13 +149,14 @@ class Service:
         self.pipelines: list[PipelineRunner] = []
         self.processors: list[list[Processor[Any]]] = []
         self._started: list[Component[Any]] = []
+        self.notices = Notices()
         self._stopped = False
         self._accepted = self.telemetry.counter("receiver_accepted_items", "Datapoints or events a receiver produced")
         self._build()
 
     def _create(self, kind: Kind, cid: ComponentId) -> Component[Any]:
         spec = self.config.get(kind, cid)
-        ctx = ComponentContext(cid, kind, self.telemetry)
+        ctx = ComponentContext(cid, kind, self.telemetry, notices=self.notices)
         return spec.factory.create(spec.config, ctx)
 
     def _build(self) -> None:
