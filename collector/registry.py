@@ -17,6 +17,8 @@ from collector.component import Factory, Kind
 BUILTIN: dict[Kind, dict[str, str]] = {
     "receiver": {
         "ebpf_maps": "receivers.ebpf_maps:factory",
+        "uprobe": "receivers.uprobe:factory",
+        "bcc": "receivers.bcc:factory",
     },
     "processor": {
         "aggregate": "processors.aggregate:factory",

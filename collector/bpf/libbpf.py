@@ -38,6 +38,18 @@ class BatchOpts(Structure):
     _fields_ = [("sz", c_size_t), ("elem_flags", c_uint64), ("flags", c_uint64)]
 
 
+class UprobeOpts(Structure):
+    """struct bpf_uprobe_opts as of libbpf 1.1 (sz first, so newer libbpfs accept it)."""
+
+    _fields_ = [
+        ("sz", c_size_t),
+        ("ref_ctr_offset", c_size_t),
+        ("bpf_cookie", c_uint64),
+        ("retprobe", c_bool),
+        ("func_name", c_char_p),
+    ]
+
+
 _PRINT_FN = CFUNCTYPE(c_int, c_int, c_char_p, c_void_p)
 
 
@@ -95,6 +107,7 @@ def lib() -> ctypes.CDLL:
     _sig("bpf_program__fd", c_int, P)
     _sig("bpf_program__attach", P, P)
     _sig("bpf_program__attach_perf_event", P, P, c_int)
+    _sig("bpf_program__attach_uprobe_opts", P, P, c_int, c_char_p, c_size_t, POINTER(UprobeOpts))
     _sig("bpf_link__destroy", c_int, P)
     _sig("bpf_map__name", c_char_p, P)
     _sig("bpf_map__fd", c_int, P)
@@ -164,6 +177,7 @@ __all__ = [
     "PERCPU_MAP_TYPES",
     "BatchOpts",
     "LibbpfError",
+    "UprobeOpts",
     "c_uint32",
     "capture_log",
     "check_int",

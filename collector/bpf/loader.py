@@ -77,7 +77,8 @@ class BpfObject:
                 self._load_once(chosen, autoattach)
                 self.attached = {v.handler: v for v in chosen}
                 for v in chosen:
-                    log.info("%s: %s attached as %s (%s)", self.label, v.handler, v.kind, v.section)
+                    done = "attached" if autoattach else "loaded (attached by the caller)"
+                    log.info("%s: %s %s as %s (%s)", self.label, v.handler, done, v.kind, v.section)
                 return self
             except _VariantFailed as failed:
                 self._close_object()

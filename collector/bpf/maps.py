@@ -138,6 +138,12 @@ class BpfMap:
             return None
         return value.raw
 
+    def update(self, key: bytes, value: bytes) -> None:
+        """Set one entry (BPF_ANY). For per-CPU maps `value` holds every CPU's slot."""
+        rc = lib().bpf_map_update_elem(self.fd, key, value, 0)
+        if rc < 0:
+            raise LibbpfError(-rc, f"update map {self.name}")
+
 
 def _round8(n: int) -> int:
     return (n + 7) & ~7

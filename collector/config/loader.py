@@ -133,7 +133,10 @@ class _Builder:
             return
         factory = self.registry.get(kind, cid.type)
         try:
-            config = factory.config_model.model_validate(body or {})
+            # Components that report errors in embedded text (e.g. C source) ask the
+            # validation context where a key of theirs sits in the file.
+            context = {"position": lambda rel: self.doc.position((*path, *rel))}
+            config = factory.config_model.model_validate(body or {}, context=context)
         except ValidationError as exc:
             self.problems.extend(_problems(exc, self.doc, path))
             return
