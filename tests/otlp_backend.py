@@ -58,7 +58,8 @@ def status_bytes(code: int, message: str, retry_delay: float | None = None) -> b
 
 class OtlpBackend:
     def __init__(self) -> None:
-        self.received: dict[str, list[Any]] = {"metrics": [], "logs": [], "traces": []}
+        self.received: dict[str, list[Any]] = {"metrics": [], "logs": [], "traces": []}  # accepted
+        self.seen: dict[str, list[Any]] = {"metrics": [], "logs": [], "traces": []}  # every attempt, answered or not
         self.headers: list[dict[str, str]] = []
         self.attempts = 0
         self.attempt_times: list[float] = []
@@ -114,7 +115,9 @@ class OtlpBackend:
 
     async def _http(self, request: web.Request) -> web.Response:
         signal = request.match_info["signal"]
-        body = await request.read()
+        # aiohttp's server inflates a gzip (Content-Encoding) body itself: what we read is the protobuf.
+        message = REQUESTS[signal].FromString(await request.read())
+        self.seen[signal].append(message)
         failure = await self._gate()
         if failure is not None and not failure.partial_rejected:
             return web.Response(
@@ -122,8 +125,7 @@ class OtlpBackend:
                 body=status_bytes(3, failure.message),
                 headers={"Content-Type": "application/x-protobuf", **failure.headers},
             )
-        # aiohttp's server inflates a gzip (Content-Encoding) body itself: `body` is the protobuf.
-        self.received[signal].append(REQUESTS[signal].FromString(body))
+        self.received[signal].append(message)
         self.headers.append(dict(request.headers))
         response = RESPONSES[signal]()
         if failure is not None:
@@ -157,6 +159,7 @@ class OtlpBackend:
         return f"127.0.0.1:{self.port}"
 
     async def _grpc_export(self, signal: str, request: Message, context: grpc.aio.ServicerContext) -> Message:
+        self.seen[signal].append(request)
         failure = await self._gate()
         if failure is not None and not failure.partial_rejected:
             details = status_bytes(failure.code.value[0], failure.message, failure.retry_delay)

@@ -58,7 +58,7 @@ def encode_logs(
         if not len(batch):
             continue
         rl = request.resource_logs.add()
-        add_attributes(rl.resource.attributes, {**batch.resource, **(extra_resource or {})}.items())
+        add_attributes(rl.resource.attributes, {**(extra_resource or {}), **batch.resource}.items())
         sl = rl.scope_logs.add()
         sl.scope.CopyFrom(encode_scope())
         times: list[int] | None = None

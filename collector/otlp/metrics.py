@@ -38,7 +38,7 @@ class MetricEncoder:
         request = ExportMetricsServiceRequest()
         for batch in batches:
             rm = request.resource_metrics.add()
-            add_attributes(rm.resource.attributes, {**batch.resource, **self.extra_resource}.items())
+            add_attributes(rm.resource.attributes, {**self.extra_resource, **batch.resource}.items())
             sm = rm.scope_metrics.add()
             sm.scope.CopyFrom(encode_scope(batch.scope))
             for metric in batch.metrics:

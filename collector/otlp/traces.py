@@ -97,7 +97,7 @@ def encode_spans(
         if missing:
             raise ValueError(f"events from {batch.source!r} have no field {', '.join(missing)} (traces mapping)")
         rs = request.resource_spans.add()
-        add_attributes(rs.resource.attributes, {**batch.resource, **(extra_resource or {})}.items())
+        add_attributes(rs.resource.attributes, {**(extra_resource or {}), **batch.resource}.items())
         ss = rs.scope_spans.add()
         ss.scope.CopyFrom(encode_scope())
         starts, ends = _times(batch, mapping)
