@@ -70,30 +70,44 @@ def encode_scope(name: str = SCOPE_NAME) -> InstrumentationScope:
 
 
 class AttributeCache:
-    """Serialized attribute sets, keyed by message type and attributes.
+    """Serialized attributes, so a point's attributes are parsed in C from cached
+    bytes instead of being built KeyValue by KeyValue in Python.
 
-    The same series (pod, container, syscall...) come back every interval and
-    across metrics; parsing a cached serialized set into a new point is several
-    times cheaper than building its KeyValues again. Bounded: cleared when full."""
+    Two levels: whole attribute sets (the same series come back every interval and
+    across metrics), and single key/value pairs (namespaces, nodes, containers
+    repeat across series). Serialized messages of one type concatenate into their
+    merge, so a set is the join of its pairs' bytes. Keys include the point type
+    (attributes are a different field in each). Bounded: cleared when full."""
 
     def __init__(self, max_entries: int = 200_000) -> None:
         self.max_entries = max_entries
-        self._cache: dict[tuple[type[Message], tuple[tuple[str, Any], ...]], bytes] = {}
+        self._sets: dict[tuple[type[Message], tuple[tuple[str, Any], ...]], bytes] = {}
+        self._pairs: dict[tuple[type[Message], str, type, Any], bytes] = {}
 
     def fill(self, point: Message, attributes: Mapping[str, Any]) -> None:
         """Set `point.attributes` (point must be new and empty) from `attributes`."""
+        kind = type(point)
         items = tuple(attributes.items())
-        key = (type(point), items)
-        cached = self._cache.get(key)
+        cached = self._sets.get((kind, items))
         if cached is None:
-            template = type(point)()
-            add_attributes(template.attributes, items)  # type: ignore[attr-defined]
-            cached = template.SerializeToString()
-            if len(self._cache) >= self.max_entries:
-                self._cache.clear()
-            self._cache[key] = cached
+            pairs = self._pairs
+            cached = b"".join([pairs.get((kind, k, type(v), v)) or self._pair(kind, k, v) for k, v in items])
+            # Only all-string sets are kept whole: 1, 1.0 and True are equal as dict keys
+            # but encode differently; pairs are keyed by type too.
+            if all(type(v) is str for _, v in items):
+                if len(self._sets) >= self.max_entries:
+                    self._sets.clear()
+                self._sets[(kind, items)] = cached
         point.MergeFromString(cached)
 
+    def _pair(self, kind: type[Message], key: str, value: Any) -> bytes:
+        one = kind()
+        add_attributes(one.attributes, ((key, value),))  # type: ignore[attr-defined]
+        cached = one.SerializeToString()
+        if len(self._pairs) >= self.max_entries:
+            self._pairs.clear()
+        self._pairs[(kind, key, type(value), value)] = cached
+        return cached
 
 Clock = Literal["monotonic", "boottime", "realtime"]
 
