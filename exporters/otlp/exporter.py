@@ -128,6 +128,7 @@ class OtlpExporter(Exporter[OtlpConfig]):
                 await self.deliver(request)
             elif await self.queue.put(request):
                 self._queue_full = False
+                await asyncio.sleep(0)  # let a sender start on it while the next part is encoded
             else:
                 self._dropped.add(request.items, queue=self.queue_name)
                 if not self._queue_full:  # once per episode; the counter has the totals
