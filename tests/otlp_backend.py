@@ -7,6 +7,7 @@ makes requests wait (a slow or hanging backend)."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -103,15 +104,15 @@ class OtlpBackend:
         return self.fail.popleft() if self.fail else None
 
     # -- HTTP --
-    async def start_http(self, port: int = 0) -> str:
+    async def start_http(self, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> str:
         app = web.Application(client_max_size=1 << 30)
         app.router.add_post("/v1/{signal}", self._http)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        site = web.TCPSite(self._runner, "127.0.0.1", port, ssl_context=ssl_context)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
 
     async def _http(self, request: web.Request) -> web.Response:
         signal = request.match_info["signal"]
@@ -133,7 +134,7 @@ class OtlpBackend:
         return web.Response(body=response.SerializeToString(), content_type="application/x-protobuf")
 
     # -- gRPC --
-    async def start_grpc(self, port: int = 0) -> str:
+    async def start_grpc(self, port: int = 0, credentials: grpc.ServerCredentials | None = None) -> str:
         server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         backend = self
 
@@ -153,7 +154,8 @@ class OtlpBackend:
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
             servicer(trace_service_pb2_grpc.TraceServiceServicer, "traces"), server
         )
-        self.port = server.add_insecure_port(f"127.0.0.1:{port}")
+        address = f"127.0.0.1:{port}"
+        self.port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
         await server.start()
         self._grpc = server
         return f"127.0.0.1:{self.port}"
