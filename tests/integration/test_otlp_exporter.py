@@ -384,3 +384,23 @@ async def test_large_batches_are_split_into_requests(backend: OtlpBackend) -> No
     await exporter.shutdown()
     assert len(backend.received["metrics"]) == 4 and len(backend.datapoints()) == 1000
     assert len(backend.received["logs"]) == 3 and len(list(backend.log_records())) == 700
+
+
+async def test_queue_use_is_visible_in_self_telemetry(backend: OtlpBackend, tmp_path: Any) -> None:
+    backend.hold = asyncio.Event()
+    exporter, telemetry = make_exporter(
+        protocol="http", endpoint=await backend.start_http(), sending_queue={"directory": str(tmp_path)}
+    )
+    await exporter.start()
+    await exporter.export_signal("metrics", numbered(0))
+    await exporter.export_signal("metrics", numbered(1))
+    series = {
+        (m.name, tuple(sorted(p.attributes.items()))): p.value for m in telemetry.collect().metrics for p in m.points
+    }
+    labels = (("exporter", "otlp"), ("storage", "disk"))
+    on_disk = sum(f.stat().st_size for f in tmp_path.glob("*.otlp"))
+    assert series[("ebpf_collector_exporter_queue_items", labels)] == 20
+    assert series[("ebpf_collector_exporter_queue_bytes", labels)] == on_disk > 0
+    assert series[("ebpf_collector_exporter_queue_capacity_bytes", labels)] == 256 << 20
+    backend.hold.set()
+    await exporter.shutdown()

@@ -84,3 +84,26 @@ def test_config_errors_say_what_is_wrong() -> None:
         OtlpConfig.model_validate({"endpoint": "x:1", "tls": {"cert_file": "/c.pem"}})
     with pytest.raises(ValueError, match="Extra inputs"):
         OtlpConfig.model_validate({"endpoint": "x:1", "retry": {}})
+
+
+def test_backoff_grows_with_jitter_and_honours_the_server() -> None:
+    from exporters.otlp.config import RetrySettings
+    from exporters.otlp.retry import Backoff
+
+    b = Backoff(RetrySettings(initial_interval=1.0, multiplier=2.0, randomization_factor=0.5, max_interval=4.0))
+    delays = [b.next_delay() for _ in range(5)]
+    for delay, interval in zip(delays, [1, 2, 4, 4, 4], strict=True):
+        assert interval * 0.5 <= delay <= min(interval * 1.5, 4.0)
+    assert b.next_delay(server_asked=30.0) == 30.0  # Retry-After / RetryInfo beyond max_interval still wins
+
+
+def test_retry_after_takes_seconds_or_an_http_date() -> None:
+    import email.utils
+    import time
+
+    from exporters.otlp.transport import retry_after_seconds
+
+    assert retry_after_seconds("7") == 7.0
+    later = retry_after_seconds(email.utils.formatdate(time.time() + 60, usegmt=True))
+    assert later is not None and 50 < later <= 60
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
