@@ -101,7 +101,7 @@ class _QueueWorker(Generic[Item]):
             finally:
                 self.queue.task_done()
 
-    async def _handle_until_accepted(self, data: Data) -> None:
+    async def _handle_until_accepted(self, data: Item) -> None:
         """A refused batch is offered again after the delay the refusal asks for;
         meanwhile the queue fills and its overflow policy pushes back upstream."""
         while True:
