@@ -83,3 +83,16 @@ class OtlpConfig(ComponentConfig):
     )
     logs: LogMapping = Field(LogMapping(), description="how kernel events become log records")
     traces: SpanMapping | None = Field(None, description="how kernel events become spans (needed for traces)")
+
+    @model_validator(mode="after")
+    def _urls(self) -> OtlpConfig:
+        scheme = self.endpoint.partition("://")[0] if "://" in self.endpoint else ""
+        if scheme not in ("", "http", "https"):
+            raise ValueError(f"endpoint {self.endpoint!r}: expected host:port or an http:// or https:// URL")
+        if self.protocol == "grpc" and "/" in self.endpoint.partition("://")[2 if scheme else 0].rstrip("/"):
+            raise ValueError(f"endpoint {self.endpoint!r}: gRPC takes host:port, without a path")
+        for name in ("metrics_endpoint", "logs_endpoint", "traces_endpoint"):
+            url = getattr(self, name)
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ValueError(f"{name} {url!r}: expected a full http:// or https:// URL")
+        return self

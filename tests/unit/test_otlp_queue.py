@@ -107,3 +107,20 @@ def test_retry_after_takes_seconds_or_an_http_date() -> None:
     later = retry_after_seconds(email.utils.formatdate(time.time() + 60, usegmt=True))
     assert later is not None and 50 < later <= 60
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+def test_endpoint_mistakes_are_config_errors_with_the_line(tmp_path: Path) -> None:
+    from collector.config import ConfigError, load_config_text
+
+    yaml = """receivers: {ebpf_maps: {programs: [syscalls]}}
+exporters:
+  otlp:
+    protocol: grpc
+    endpoint: http://tempo:4317/v1/traces
+service: {pipelines: {metrics: {receivers: [ebpf_maps], exporters: [otlp]}}}
+"""
+    with pytest.raises(ConfigError) as err:
+        load_config_text(yaml, "c.yaml")
+    assert "c.yaml:3" in str(err.value.problems) and "gRPC takes host:port, without a path" in str(err.value.problems)
+    with pytest.raises(ValueError, match="expected host:port or an http"):
+        OtlpConfig.model_validate({"endpoint": "ftp://x:1"})
