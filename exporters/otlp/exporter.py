@@ -155,7 +155,11 @@ class OtlpExporter(Exporter[OtlpConfig]):
     async def _send_loop(self, queue: SendQueue) -> None:
         while True:
             entry, payload = await queue.take()
-            await self.deliver(Request(entry.signal, payload, entry.items))
+            try:
+                await self.deliver(Request(entry.signal, payload, entry.items))
+            except Exception as exc:  # a bug or an unexpected library error must not stop a sender
+                self._failed.add(entry.items, exporter=self.name, signal=entry.signal, reason="error")
+                self._log_once(f"{entry.signal} not sent: {type(exc).__name__}: {exc}")
             # Only now is the request forgotten: cancelled mid-send, a disk entry stays for the next start.
             queue.done(entry)
 

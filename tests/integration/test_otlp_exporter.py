@@ -404,3 +404,28 @@ async def test_queue_use_is_visible_in_self_telemetry(backend: OtlpBackend, tmp_
     assert series[("ebpf_collector_exporter_queue_capacity_bytes", labels)] == 256 << 20
     backend.hold.set()
     await exporter.shutdown()
+
+
+async def test_an_unexpected_error_while_sending_does_not_stop_the_senders(backend: OtlpBackend) -> None:
+    exporter, telemetry = make_exporter(
+        protocol="http", endpoint=await backend.start_http(), sending_queue={"num_consumers": 1}
+    )
+    await exporter.start()
+    assert exporter.transport is not None
+    real_send = exporter.transport.send
+    calls = 0
+
+    async def send_failing_once(signal: str, payload: bytes) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("library bug")
+        return await real_send(signal, payload)
+
+    exporter.transport.send = send_failing_once  # type: ignore[method-assign]
+    await exporter.export_signal("metrics", numbered(0))
+    await exporter.export_signal("metrics", numbered(1))
+    await exporter.shutdown()
+    failed = telemetry.counter("exporter_send_failed_items", "")
+    assert failed.value(exporter="otlp", signal="metrics", reason="error") == 10
+    assert len(backend.datapoints()) == 10  # the one sender went on with the next request
