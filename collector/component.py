@@ -81,6 +81,9 @@ class Consumer(Protocol):
 
 
 class Component(abc.ABC, Generic[ConfigT]):
+    # How long the runtime waits for shutdown() (an exporter flushing its queue may need longer).
+    shutdown_timeout: float = 5.0
+
     def __init__(self, config: ConfigT, ctx: ComponentContext) -> None:
         self.config = config
         self.ctx = ctx
@@ -123,6 +126,11 @@ class Exporter(Component[ConfigT]):
 
     @abc.abstractmethod
     async def export(self, data: Data) -> None: ...
+
+    async def export_signal(self, signal: Signal, data: Data) -> None:
+        """What the runtime calls: `data` from a pipeline of `signal`. Logs and traces
+        both carry EventBatch, so exporters that treat them differently override this."""
+        await self.export(data)
 
 
 class ComponentError(Exception):

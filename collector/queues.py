@@ -6,22 +6,25 @@ queue's name."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sized
+from typing import Generic, TypeVar
 
 from collector.config.schema import OverflowPolicy
-from collector.model import Data
 from collector.telemetry import Telemetry
 
+T = TypeVar("T", bound=Sized)
 
-def item_count(data: Data) -> int:
+
+def item_count(data: Sized) -> int:
     """Datapoints in a metric batch, records in an event batch."""
     return len(data)
 
 
-class BoundedQueue:
+class BoundedQueue(Generic[T]):
     def __init__(self, name: str, size: int, overflow: OverflowPolicy, telemetry: Telemetry) -> None:
         self.name = name
         self.overflow = overflow
-        self._queue: asyncio.Queue[Data] = asyncio.Queue(maxsize=size)
+        self._queue: asyncio.Queue[T] = asyncio.Queue(maxsize=size)
         self._dropped = telemetry.counter(
             "queue_dropped_items", "Datapoints or events dropped because a queue was full"
         )
@@ -30,7 +33,7 @@ class BoundedQueue:
         capacity.set(size, queue=name)
         telemetry.on_collect(lambda: size_gauge.set(self._queue.qsize(), queue=name))
 
-    async def put(self, data: Data) -> None:
+    async def put(self, data: T) -> None:
         if self.overflow == "block":
             await self._queue.put(data)
             return
@@ -43,7 +46,7 @@ class BoundedQueue:
             self._dropped.add(item_count(old), queue=self.name)
         self._queue.put_nowait(data)
 
-    async def get(self) -> Data:
+    async def get(self) -> T:
         return await self._queue.get()
 
     def task_done(self) -> None:

@@ -33,6 +33,7 @@ BUILTIN: dict[Kind, dict[str, str]] = {
         "prometheus": "exporters.prometheus:factory",
         "json": "exporters.json:factory",
         "prometheus_remote_write": "exporters.prometheus_remote_write:factory",
+        "otlp": "exporters.otlp:factory",
     },
 }
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sized
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from collector.component import (
     Component,
@@ -29,7 +30,7 @@ from collector.component import (
     Refused,
 )
 from collector.config import CollectorConfig, PipelineSpec
-from collector.model import Data
+from collector.model import Data, Signal
 from collector.queues import BoundedQueue, item_count
 from collector.telemetry import Telemetry
 
@@ -45,11 +46,25 @@ class FanOut:
             await consumer.consume(data)
 
 
-class _QueueWorker:
+Item = TypeVar("Item", bound=Sized)
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """Data on its way into an exporter, with the signal of the pipeline it came from."""
+
+    signal: Signal
+    data: Data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class _QueueWorker(Generic[Item]):
     """Drains a BoundedQueue into a handler on its own task; errors are counted and
     logged, never allowed to kill the task."""
 
-    def __init__(self, name: str, queue: BoundedQueue, kind: str, telemetry: Telemetry) -> None:
+    def __init__(self, name: str, queue: BoundedQueue[Item], kind: str, telemetry: Telemetry) -> None:
         self.name = name
         self.queue = queue
         self.kind = kind
@@ -61,13 +76,10 @@ class _QueueWorker:
         self._done = telemetry.counter(f"{kind}_handled_items", f"Items a {kind} handled")
         self._last_error = ""
 
-    async def consume(self, data: Data) -> None:
-        await self.queue.put(data)
-
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"{self.kind}:{self.name}")
 
-    async def handle(self, data: Data) -> None:
+    async def handle(self, data: Item) -> None:
         raise NotImplementedError
 
     async def _run(self) -> None:
@@ -89,7 +101,7 @@ class _QueueWorker:
             finally:
                 self.queue.task_done()
 
-    async def _handle_until_accepted(self, data: Data) -> None:
+    async def _handle_until_accepted(self, data: Item) -> None:
         """A refused batch is offered again after the delay the refusal asks for;
         meanwhile the queue fills and its overflow policy pushes back upstream."""
         while True:
@@ -116,7 +128,7 @@ class _QueueWorker:
             self.task = None
 
 
-class PipelineRunner(_QueueWorker):
+class PipelineRunner(_QueueWorker[Data]):
     def __init__(self, spec: PipelineSpec, head: Consumer, telemetry: Telemetry) -> None:
         q = spec.settings.queue
         super().__init__(
@@ -125,17 +137,32 @@ class PipelineRunner(_QueueWorker):
         self.spec = spec
         self.head = head
 
+    async def consume(self, data: Data) -> None:
+        await self.queue.put(data)
+
     async def handle(self, data: Data) -> None:
         await self.head.consume(data)
 
 
-class ExporterRunner(_QueueWorker):
+class ExporterRunner(_QueueWorker[Routed]):
     def __init__(self, exporter: Exporter[Any], name: str, size: int, telemetry: Telemetry) -> None:
         super().__init__(name, BoundedQueue(f"exporter/{name}", size, "drop_oldest", telemetry), "exporter", telemetry)
         self.exporter = exporter
 
-    async def handle(self, data: Data) -> None:
-        await self.exporter.export(data)
+    def edge(self, signal: Signal) -> Consumer:
+        """The consumer a pipeline of `signal` feeds."""
+        return _ExporterEdge(self, signal)
+
+    async def handle(self, item: Routed) -> None:
+        await self.exporter.export_signal(item.signal, item.data)
+
+
+class _ExporterEdge:
+    def __init__(self, runner: ExporterRunner, signal: Signal) -> None:
+        self.runner, self.signal = runner, signal
+
+    async def consume(self, data: Data) -> None:
+        await self.runner.queue.put(Routed(self.signal, data))
 
 
 class Service:
@@ -166,7 +193,7 @@ class Service:
                     exporter = self._create("exporter", cid)
                     assert isinstance(exporter, Exporter)
                     self.exporters[cid] = ExporterRunner(exporter, str(cid), self.EXPORTER_QUEUE_SIZE, self.telemetry)
-            tail: Consumer = FanOut(self.exporters[cid] for cid in pipe.exporters)
+            tail: Consumer = FanOut(self.exporters[cid].edge(pipe.signal) for cid in pipe.exporters)
             chain: list[Processor[Any]] = []
             for cid in reversed(pipe.processors):
                 processor = self._create("processor", cid)
@@ -239,7 +266,7 @@ class Service:
 
     async def _shutdown(self, component: Component[Any]) -> None:
         try:
-            await asyncio.wait_for(component.shutdown(), 5.0)
+            await asyncio.wait_for(component.shutdown(), component.shutdown_timeout)
         except Exception as exc:
             log.error("%s %s: shutdown failed: %s", component.ctx.kind, component.ctx.id, exc)
 
