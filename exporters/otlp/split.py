@@ -45,11 +45,4 @@ def _split_metrics(batch: MetricBatch, max_items: int) -> Iterator[MetricBatch]:
 
 def _split_events(batch: EventBatch, max_items: int) -> Iterator[EventBatch]:
     for start in range(0, len(batch), max_items):
-        end = start + max_items
-        yield EventBatch(
-            batch.source,
-            batch.records[start:end],
-            batch.time_ns,
-            batch.resource,
-            {k: v[start:end] for k, v in batch.columns.items()},
-        )
+        yield batch.slice(start, start + max_items)
