@@ -24,9 +24,9 @@ Labels = tuple[str, ...]
 def counter_points(
     names: Sequence[str], rows: Sequence[Labels], values: Array, start_ns: int, now_ns: int
 ) -> list[NumberPoint]:
-    totals: dict[Labels, int] = {}
+    totals: dict[Labels, int | float] = {}
     for row, value in zip(rows, values.tolist(), strict=True):
-        totals[row] = totals.get(row, 0) + int(value)
+        totals[row] = totals.get(row, 0) + value
     return [NumberPoint(dict(zip(names, row, strict=True)), v, start_ns, now_ns) for row, v in totals.items()]
 
 
