@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from collector.component import ComponentConfig
 from collector.config import Duration
@@ -17,6 +17,11 @@ class SocketAttach(ComponentConfig):
     """Where SEC("socket") programs go: a raw packet socket (AF_PACKET, all protocols)."""
 
     interface: str | None = Field(None, description="network interface, e.g. lo or eth0 (default: every interface)")
+
+    @field_validator("interface")
+    @classmethod
+    def _empty_is_all(cls, value: str | None) -> str | None:
+        return value or None  # `${env:IFACE:-}` left empty means every interface
 
 
 class ProgramConfig(ComponentConfig):
