@@ -19,11 +19,12 @@ _ARCH = {"x86_64": "x86", "aarch64": "arm64"}.get(platform.machine(), platform.m
 def compile_bpf(source: Path, out: Path) -> Path:
     """clang -target bpf against the vmlinux.h that `make -C bpf` generated."""
     clang = require_tool("clang")
-    subprocess.run(
+    done = subprocess.run(
         [clang, "-g", "-O2", "-Wall", "-target", "bpf", f"-D__TARGET_ARCH_{_ARCH}",
          "-I", str(BPF_OUTPUT), "-I", str(ROOT / "bpf"), "-I", str(HERE), "-c", str(source), "-o", str(out)],
-        check=True, capture_output=True, text=True,
+        capture_output=True, text=True,
     )  # fmt: skip
+    assert done.returncode == 0, f"clang failed on {source.name}:\n{done.stderr}"
     return out
 
 
