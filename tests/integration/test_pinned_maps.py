@@ -100,7 +100,9 @@ async def test_map_without_btf_needs_labels(pin_dir: Path) -> None:
     bpftool("map", "create", str(path), "type", "hash", "key", "4", "value", "8", "entries", "8", "name", "plain")
     update(path, struct.pack("<I", 7), struct.pack("<Q", 70))
     receiver, _, _ = make(factory, {"maps": [{"path": str(path)}]})
-    with pytest.raises(ComponentError, match=r"maps\[0\]: .*plain: map 'plain' carries no BTF.*describe it with `labels`"):
+    with pytest.raises(
+        ComponentError, match=r"maps\[0\]: .*plain: map 'plain' carries no BTF.*describe it with `labels`"
+    ):
         await receiver.start()
     labels = [{"name": "key", "size": 4, "decoders": [{"name": "uint"}]}]
     receiver, sink, _ = make(factory, {"maps": [{"path": str(path), "labels": labels}]})
