@@ -23,6 +23,21 @@ Array = np.ndarray[Any, Any]
 _SKIP = object()
 
 
+def _distinct(column: Array) -> tuple[list[bytes], Array]:
+    """(distinct values as bytes, index of each row's value). Integer-sized columns
+    sort as integers; wider ones (strings, addresses) dedupe through a dict,
+    which beats sorting opaque byte strings."""
+    n, size = column.shape
+    if size in (1, 2, 4, 8):
+        as_int = np.ascontiguousarray(column).view(f"<u{size}").reshape(n)
+        uniq, inverse = np.unique(as_int, return_inverse=True)
+        return [v.tobytes() for v in uniq], inverse.reshape(n)
+    values = np.ascontiguousarray(column).view(f"V{size}").reshape(n).tolist()
+    index: dict[bytes, int] = {}
+    inverse = np.fromiter((index.setdefault(v, len(index)) for v in values), np.intp, n)
+    return list(index), inverse
+
+
 class LabelDecodeError(ValueError):
     """A label's bytes could not be decoded; the message names the label and decoder."""
 
@@ -63,19 +78,19 @@ class LabelSetDecoder:
         if keys.ndim != 2 or keys.shape[1] != self.key_size:
             raise LabelDecodeError(f"keys are {keys.shape[-1]} bytes but the labels describe {self.key_size}")
         keep = np.ones(n, bool)
-        columns: list[list[Any]] = []
+        columns: list[Array] = []
         for label in self.labels:
-            size = label.spec.size
-            col = np.ascontiguousarray(keys[:, label.offset : label.offset + size]).view(f"V{size}").reshape(n)
-            uniq, inverse = np.unique(col, return_inverse=True)
-            decoded = [self._decode_one(label, bytes(u)) for u in uniq.tolist()]
-            per_row = [decoded[i] for i in inverse.reshape(n).tolist()]
-            keep &= np.fromiter((v is not _SKIP for v in per_row), bool, n)
-            columns.append(per_row)
+            uniq, inverse = _distinct(keys[:, label.offset : label.offset + label.spec.size])
+            decoded = np.empty(len(uniq), object)
+            decoded[:] = [self._decode_one(label, raw) for raw in uniq]
+            skipped = np.fromiter((v is _SKIP for v in decoded), bool, len(decoded))
+            if skipped.any():
+                keep &= ~skipped[inverse]
+            columns.append(decoded[inverse])
         self.skipped = int(n - keep.sum())
-        rows = list(zip(*columns, strict=True)) if columns else [() for _ in range(n)]
-        kept = [row for row, k in zip(rows, keep.tolist(), strict=True) if k]
-        return keep, kept
+        if not columns:
+            return keep, [() for _ in range(int(keep.sum()))]
+        return keep, list(zip(*(col[keep].tolist() for col in columns), strict=True))
 
     def decode_one(self, key: bytes) -> tuple[str, ...] | None:
         """One key (tracing, tests). None when a decoder dropped it."""

@@ -227,6 +227,12 @@ def test_chains_decode_each_distinct_value_once_and_drop_skipped_rows() -> None:
     assert len(calls) == 2  # pure chains are cached across reads
 
 
+def test_an_empty_map_decodes_to_nothing() -> None:
+    decoder = LabelSetDecoder([LabelSpec(name="comm", size=16, decoders=[DecoderSpec(name="string")])])
+    keep, rows = decoder.decode(np.zeros((0, 16), np.uint8))
+    assert keep.shape == (0,) and rows == []
+
+
 def test_skip_cache_is_bounded() -> None:
     decoder = LabelSetDecoder(
         [LabelSpec(name="n", size=4, decoders=[DecoderSpec(name="uint"), DecoderSpec(name="regexp", regexps=["^1$"])])],
