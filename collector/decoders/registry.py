@@ -22,6 +22,7 @@ DECODERS: dict[str, str] = {
     "string": "collector.decoders.string:StringDecoder",
     "syscall": "collector.decoders.syscall:SyscallDecoder",
     "uint": "collector.decoders.uint:UintDecoder",
+    "uint64": "collector.decoders.uint:UintDecoder",  # older ebpf_exporter configs
 }
 
 

@@ -17,7 +17,7 @@ from collector.decoders.cgroup_paths import cgroup2_mount
 from receivers.ebpf_programs import factory
 from tests.conftest import require_bpf, unavailable
 from tests.integration.receiver_harness import histogram, make, value
-from tests.programs import build_config_dir, build_workload
+from tests.programs import HERE, build_config_dir, build_workload, compile_bpf
 
 pytestmark = pytest.mark.bpf
 CALLS = 3000
@@ -186,3 +186,21 @@ async def test_missing_object_says_where_it_looked(tmp_path: Path) -> None:
         ComponentError, match=r"receivers.ebpf_programs.names\[0\]: no object for program 'nothing_here'"
     ):
         await receiver.start()
+
+
+async def test_kstack_decodes_stack_ids_through_the_stack_map(tmp_path: Path, built: tuple[Path, Path]) -> None:
+    _, workload = built
+    obj = compile_bpf(HERE / "exp_kstack.bpf.c", tmp_path / "exp_kstack.bpf.o")
+    stack_label = {"name": "stack", "size": 4, "decoders": [{"name": "kstack", "stack_map": "stacks"}]}
+    metrics = {"counters": [{"name": "switches_total", "labels": [stack_label]}]}
+    receiver, sink, _ = make(factory, {"programs": [{"name": "exp_kstack", "object": str(obj), "metrics": metrics}]})
+    await receiver.start()
+    try:
+        run_workload(workload, "ecw-sleeper", 0, sleeps=20)
+        await receiver.poll()
+    finally:
+        await receiver.shutdown()
+    stacks = [str(p.attributes["stack"]).split("\n") for p in sink.latest("ebpf_exporter_switches_total").points]
+    assert stacks and all(frames and "??" not in frames for frames in stacks)
+    # Every context switch passes through the scheduler core.
+    assert all(any("schedule" in f for f in frames) for frames in stacks)

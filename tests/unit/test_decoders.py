@@ -192,8 +192,9 @@ def test_cgroup_fallback_walk_is_throttled(cgroup_dir: Path) -> None:
 def test_every_decoder_is_registered_and_unknown_names_are_rejected() -> None:
     assert set(DECODERS) >= {"uint", "hex", "string", "errno", "syscall", "ksym", "kstack", "inet_ip", "ifname",
                              "majorminor", "dname", "static_map", "regexp", "cgroup"}  # fmt: skip
-    with pytest.raises(ValidationError, match="unknown decoder 'uint64'"):
-        DecoderSpec(name="uint64")
+    with pytest.raises(ValidationError, match="unknown decoder 'uint65'"):
+        DecoderSpec(name="uint65")
+    assert dec("uint64").decode(u64(7)) == b"7"  # older ebpf_exporter configs say uint64
     with pytest.raises(ValidationError, match="needs a `static_map:` mapping"):
         DecoderSpec(name="static_map")
 
