@@ -1,12 +1,15 @@
-"""Kernel text symbols from /proc/kallsyms, read once and shared, for ksym and kstack.
+"""Kernel text symbols from /proc/kallsyms, shared by ksym and kstack.
 
 Addresses resolve to the symbol whose range contains them (a probe's instruction
-pointer may be a few bytes into the function). Reading addresses needs root
-(kptr_restrict shows zeros otherwise), which is reported, not guessed around."""
+pointer may be a few bytes into the function). The table is re-read when older
+than MAX_AGE_S, so modules and BPF programs loaded later get their names (until
+then their addresses resolve to the nearest older symbol). Reading addresses
+needs root (kptr_restrict shows zeros otherwise), which is reported."""
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ from collector.decoders.base import DecoderError
 
 KALLSYMS = Path("/proc/kallsyms")
 _TEXT_TYPES = frozenset(b"tTwW")
+MAX_AGE_S = 300.0
 
 
 class Kallsyms:
@@ -33,6 +37,7 @@ class Kallsyms:
         order = np.argsort(np.array(addrs, np.uint64), kind="stable")
         self.addrs = np.array(addrs, np.uint64)[order]
         self.names = [names[i] for i in order.tolist()]
+        self.loaded_at = time.monotonic()
 
     def lookup(self, addr: int) -> str | None:
         """The symbol containing `addr`, or None below the first symbol."""
@@ -51,6 +56,6 @@ _lock = threading.Lock()
 def shared() -> Kallsyms:
     global _shared
     with _lock:
-        if _shared is None:
+        if _shared is None or time.monotonic() - _shared.loaded_at > MAX_AGE_S:
             _shared = Kallsyms()
         return _shared
