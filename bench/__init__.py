@@ -1,1 +1,1 @@
-"""Benchmarks: each prints ratios against a baseline measured in the same run."""
+"""Benchmarks: `python -m bench.<name>`; each prints ratios against a baseline measured in the same run."""

@@ -53,6 +53,11 @@ NEEDS: dict[str, str] = {
 }
 
 
+# Kinds libbpf cannot attach on its own: the receiver attaches them (a socket
+# filter goes on a socket the receiver opens), so the loader only loads them.
+MANUAL_ATTACH: frozenset[str] = frozenset({"socket"})
+
+
 def kind_of_section(section: str) -> str:
     for prefix, kind in _SECTION_KINDS:
         if section.startswith(prefix):

@@ -141,11 +141,11 @@ class BpfObject:
             if culprit is None:
                 raise BpfLoadError(f"{self.label}: load failed: {LibbpfError(-rc, 'load').strerror}\n" + _tail(lines))
             raise _VariantFailed(culprit, _failure(lines, culprit))
-        for name, _, prog in _programs(obj):
+        for name, section, prog in _programs(obj):
             if name not in keep:
                 continue
             self.program_fds[name] = L.bpf_program__fd(prog)
-            if not autoattach:
+            if not autoattach or attach.kind_of_section(section) in attach.MANUAL_ATTACH:
                 continue
             with capture_log() as lines:
                 link = L.bpf_program__attach(prog)

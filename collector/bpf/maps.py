@@ -28,10 +28,15 @@ class BpfMap:
     key_size: int
     value_size: int
     max_entries: int
+    # Key and value types in the object's BTF (0: none declared, e.g. BPF_MAP_TYPE_STACK_TRACE)
+    btf_key_type_id: int = 0
+    btf_value_type_id: int = 0
 
     @classmethod
     def from_libbpf(cls, ptr: int) -> BpfMap:
-        L = lib()
+        from collector.bpf.btf import _declare
+
+        L = _declare()
         return cls(
             name=L.bpf_map__name(ptr).decode(),
             fd=L.bpf_map__fd(ptr),
@@ -39,6 +44,8 @@ class BpfMap:
             key_size=L.bpf_map__key_size(ptr),
             value_size=L.bpf_map__value_size(ptr),
             max_entries=L.bpf_map__max_entries(ptr),
+            btf_key_type_id=L.bpf_map__btf_key_type_id(ptr),
+            btf_value_type_id=L.bpf_map__btf_value_type_id(ptr),
         )
 
     @property
