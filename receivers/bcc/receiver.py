@@ -9,7 +9,6 @@ thread that hands each poll's events on as one EventBatch (logs pipelines).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -18,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from collector.component import ComponentContext, ComponentError, Receiver
-from collector.model import EventBatch, Metric, MetricBatch, now_ns
+from collector.model import EventBatch, Metric, now_ns
+from collector.polling import MapPoller
 from receivers.bcc import metrics as describe
 from receivers.bcc.compile import CompileError, SourceOrigin, captured_stderr, compile_bcc, explain
 from receivers.bcc.config import AttachConfig, BccConfig
@@ -33,13 +33,14 @@ class BccReceiver(Receiver[BccConfig]):
         self._readers: list[PerfReader] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.poller = MapPoller(
+            ctx, config.interval, self._collect, self.emit, (OSError, ValueError, describe.DescriptionError)
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._start_ns = now_ns()
         t, rid = ctx.telemetry, str(ctx.id)
         self._received = t.counter("receiver_events_received", "Kernel events received, per program table")
         self._lost = t.counter("receiver_events_lost", "Kernel events lost (perf buffer overrun), per program table")
-        self._poll_errors = t.counter("receiver_poll_errors", "Failed reads of BPF maps")
         self._rid = rid
 
     # -- lifecycle -----------------------------------------------------------------
@@ -55,16 +56,11 @@ class BccReceiver(Receiver[BccConfig]):
             self._thread = threading.Thread(target=self._poll_events, name=f"{self.ctx.id}:perf", daemon=True)
             self._thread.start()
         if self.config.metrics.counters or self.config.metrics.histograms:
-            self._task = asyncio.create_task(self._poll_loop(), name=f"receiver:{self.ctx.id}")
+            self.poller.start()
 
     async def shutdown(self) -> None:
         """Stop reading, hand on what is pending (events and a last reading), detach."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-            await self.poll()
+        await self.poller.stop()
         self._stop.set()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
@@ -178,20 +174,8 @@ class BccReceiver(Receiver[BccConfig]):
                 return
 
     # -- metrics -------------------------------------------------------------------
-    async def _poll_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.interval)
-            await self.poll()
-
     async def poll(self) -> None:
-        try:
-            metrics = await asyncio.to_thread(self._collect)
-        except (OSError, ValueError, describe.DescriptionError) as exc:
-            self._poll_errors.add(receiver=self._rid)
-            self.log.error("reading tables failed: %s", exc)
-            return
-        if metrics:
-            await self.emit("metrics", MetricBatch(metrics))
+        await self.poller.poll()
 
     def _collect(self) -> list[Metric]:
         if self._bpf is None:

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from collector.bpf import BpfLoadError, BpfObject
 from collector.bpf.objects import builtin_object
 from collector.component import ComponentContext, ComponentError, Receiver
-from collector.model import Metric, MetricBatch, now_ns
+from collector.model import Metric, now_ns
+from collector.polling import MapPoller
 from receivers.ebpf_maps.config import EbpfMapsConfig
 from receivers.ebpf_maps.programs import CATALOG, MapProgram
 
@@ -18,12 +18,11 @@ class EbpfMapsReceiver(Receiver[EbpfMapsConfig]):
     def __init__(self, config: EbpfMapsConfig, ctx: ComponentContext) -> None:
         super().__init__(config, ctx)
         self._loaded: list[tuple[MapProgram, BpfObject, int]] = []
-        self._task: asyncio.Task[None] | None = None
+        self.poller = MapPoller(ctx, config.interval, self._collect, self.emit)
         telemetry = self.ctx.telemetry
         self._programs_gauge = telemetry.gauge(
             "bpf_programs_loaded", "BPF programs loaded and attached, by attach kind"
         )
-        self._poll_errors = telemetry.counter("receiver_poll_errors", "Failed reads of BPF maps")
 
     async def start(self) -> None:
         for name in self.config.programs:
@@ -40,23 +39,11 @@ class EbpfMapsReceiver(Receiver[EbpfMapsConfig]):
                 self._programs_gauge.set(
                     1, receiver=str(self.ctx.id), program=name, handler=handler, attach=variant.kind
                 )
-        self._task = asyncio.create_task(self._poll_loop(), name=f"receiver:{self.ctx.id}")
-
-    async def _poll_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.interval)
-            await self.poll()
+        self.poller.start()
 
     async def poll(self) -> None:
         """Read every map once and emit one batch."""
-        try:
-            metrics = await asyncio.to_thread(self._collect)
-        except (OSError, ValueError) as exc:
-            self._poll_errors.add(receiver=str(self.ctx.id))
-            self.log.error("reading maps failed: %s", exc)
-            return
-        if metrics:
-            await self.emit("metrics", MetricBatch(metrics))
+        await self.poller.poll()
 
     def _collect(self) -> list[Metric]:
         now = now_ns()
@@ -67,12 +54,7 @@ class EbpfMapsReceiver(Receiver[EbpfMapsConfig]):
 
     async def shutdown(self) -> None:
         """Stop polling, emit a last reading so nothing counted is lost, detach."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-            await self.poll()
+        await self.poller.stop()
         for program, obj, _ in self._loaded:
             for handler, variant in obj.attached.items():
                 self._programs_gauge.set(

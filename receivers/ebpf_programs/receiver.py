@@ -13,7 +13,8 @@ from collector.bpf.stats import ProgramStats
 from collector.component import ComponentContext, ComponentError, Receiver
 from collector.decoders import DecoderContext, LabelDecodeError
 from collector.mapmetrics import BoundMetric, MapMetricError, bind, collect
-from collector.model import Metric, MetricBatch, now_ns
+from collector.model import Metric, now_ns
+from collector.polling import MapPoller
 from receivers.ebpf_programs.config import EbpfProgramsConfig
 from receivers.ebpf_programs.sockets import attach_socket_filter
 from receivers.ebpf_programs.sources import ProgramSource, SourceError, resolve
@@ -40,10 +41,9 @@ class EbpfProgramsReceiver(Receiver[EbpfProgramsConfig]):
     def __init__(self, config: EbpfProgramsConfig, ctx: ComponentContext) -> None:
         super().__init__(config, ctx)
         self._loaded: list[_Loaded] = []
-        self._task: asyncio.Task[None] | None = None
+        self.poller = MapPoller(ctx, config.interval, self._collect, self.emit)
         self._stats: ProgramStats | None = None
         telemetry = ctx.telemetry
-        self._poll_errors = telemetry.counter("receiver_poll_errors", "Failed reads of BPF maps")
         self._skipped = telemetry.counter(
             "receiver_series_skipped", "Map entries dropped by decoders (regexp) when reading"
         )
@@ -62,7 +62,7 @@ class EbpfProgramsReceiver(Receiver[EbpfProgramsConfig]):
         except (SourceError, BpfLoadError, MapMetricError, OSError) as exc:
             await self.shutdown()
             raise ComponentError(str(exc)) from exc
-        self._task = asyncio.create_task(self._poll_loop(), name=f"receiver:{self.ctx.id}")
+        self.poller.start()
 
     def _load(self, source: ProgramSource) -> _Loaded:
         obj = BpfObject.load(source.object, source.name, self.config.attach)
@@ -92,16 +92,9 @@ class EbpfProgramsReceiver(Receiver[EbpfProgramsConfig]):
                 self.log.info("%s: %s attached to a packet socket on %s", loaded.source.name, variant.name,
                               interface or "every interface")  # fmt: skip
 
-    async def _poll_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.interval)
-            await self.poll()
-
     async def poll(self) -> None:
         """Read every map once and emit one batch."""
-        metrics = await asyncio.to_thread(self._collect)
-        if metrics:
-            await self.emit("metrics", MetricBatch(metrics))
+        await self.poller.poll()
 
     def _collect(self) -> list[Metric]:
         now = now_ns()
@@ -113,7 +106,7 @@ class EbpfProgramsReceiver(Receiver[EbpfProgramsConfig]):
                     metric, skipped = collect(bound, name, loaded.start_ns, now)
                 except (OSError, ValueError, LabelDecodeError) as exc:
                     # One broken metric must not hide the others.
-                    self._poll_errors.add(receiver=str(self.ctx.id), metric=name)
+                    self.poller.failures.add(receiver=str(self.ctx.id), metric=name)
                     self.log.error("%s: reading %s failed: %s", loaded.source.name, name, exc)
                     continue
                 if skipped:
@@ -126,12 +119,7 @@ class EbpfProgramsReceiver(Receiver[EbpfProgramsConfig]):
 
     async def shutdown(self) -> None:
         """Stop polling, emit a last reading so nothing counted is lost, detach."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-            await self.poll()
+        await self.poller.stop()
         for loaded in self._loaded:
             for sock in loaded.sockets:
                 sock.close()

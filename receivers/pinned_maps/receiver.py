@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from collector.component import ComponentContext, ComponentError, Receiver
-from collector.model import Metric, MetricBatch, now_ns
+from collector.model import Metric, now_ns
+from collector.polling import MapPoller
 from receivers.pinned_maps.config import PinnedMapsConfig
 from receivers.pinned_maps.pinned import PinnedMap, PinnedMapError
 
@@ -15,9 +15,8 @@ class PinnedMapsReceiver(Receiver[PinnedMapsConfig]):
     def __init__(self, config: PinnedMapsConfig, ctx: ComponentContext) -> None:
         super().__init__(config, ctx)
         self._maps: list[PinnedMap] = []
-        self._task: asyncio.Task[None] | None = None
         self._start_ns = now_ns()
-        self._poll_errors = ctx.telemetry.counter("receiver_poll_errors", "Failed reads of BPF maps")
+        self.poller = MapPoller(ctx, config.interval, self._collect, self.emit)
 
     async def start(self) -> None:
         for i, map_config in enumerate(self.config.maps):
@@ -27,17 +26,10 @@ class PinnedMapsReceiver(Receiver[PinnedMapsConfig]):
                 await self.shutdown()
                 raise ComponentError(f"receivers.{self.ctx.id}.maps[{i}]: {exc}") from exc
         self._start_ns = now_ns()
-        self._task = asyncio.create_task(self._poll_loop(), name=f"receiver:{self.ctx.id}")
-
-    async def _poll_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.interval)
-            await self.poll()
+        self.poller.start()
 
     async def poll(self) -> None:
-        metrics = await asyncio.to_thread(self._collect)
-        if metrics:
-            await self.emit("metrics", MetricBatch(metrics))
+        await self.poller.poll()
 
     def _collect(self) -> list[Metric]:
         now = now_ns()
@@ -46,17 +38,12 @@ class PinnedMapsReceiver(Receiver[PinnedMapsConfig]):
             try:
                 out.extend(pinned.collect(self.config.metric_prefix, self._start_ns, now))
             except (PinnedMapError, OSError, ValueError) as exc:
-                self._poll_errors.add(receiver=str(self.ctx.id), map=str(pinned.config.path))
+                self.poller.failures.add(receiver=str(self.ctx.id), map=str(pinned.config.path))
                 self.log.error("reading %s failed: %s", pinned.config.path, exc)
         return out
 
     async def shutdown(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-            await self.poll()
+        await self.poller.stop()
         for pinned in self._maps:
             pinned.close()
         self._maps.clear()
