@@ -13,19 +13,24 @@
 
 const volatile __u32 target_tgid = 0;
 
+EVENT_SCRATCH(struct event);
+
 SEC("tracepoint/syscalls/sys_enter_lseek")
 int sys_enter_lseek__tp(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct event e;
+	struct event *e;
 
 	if (target_tgid && (pid_tgid >> 32) != target_tgid)
 		return 0;
-	e.ts_ns = bpf_ktime_get_ns();
-	e.value = ctx->args[1];
-	e.pid = pid_tgid >> 32;
-	e.fd = (__u32)ctx->args[0];
-	emit_event(ctx, &e, sizeof(e));
+	e = scratch_event();
+	if (!e)
+		return 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->value = ctx->args[1];
+	e->pid = pid_tgid >> 32;
+	e->fd = (__u32)ctx->args[0];
+	emit_event(ctx, e, sizeof(*e));
 	return 0;
 }
 

@@ -46,6 +46,8 @@ struct {
 	__type(value, struct issued);
 } inflight SEC(".maps");
 
+EVENT_SCRATCH(struct event);
+
 static __always_inline __u32 rq_dev(struct request *rq)
 {
 	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
@@ -84,21 +86,25 @@ static __always_inline int complete(void *ctx, __u32 dev, __u64 sector, __s32 er
 {
 	struct rq_key key = { .sector = sector, .dev = dev };
 	struct issued *v = bpf_map_lookup_elem(&inflight, &key);
-	struct event e = {};
+	struct event *e;
 
 	if (!v)
 		return 0;	/* issued before we attached */
-	e.ts_ns = bpf_ktime_get_ns();
-	e.latency_ns = e.ts_ns - v->ts_ns;
-	e.sector = sector;
-	e.dev = dev;
-	e.bytes = v->bytes;
-	e.op = v->op;
-	e.error = error;
-	e.pid = v->pid;
-	__builtin_memcpy(e.comm, v->comm, sizeof(e.comm));
+	e = scratch_event();
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->latency_ns = e->ts_ns - v->ts_ns;
+	e->sector = sector;
+	e->dev = dev;
+	e->bytes = v->bytes;
+	e->op = v->op;
+	e->error = error;
+	e->pid = v->pid;
+	__builtin_memcpy(e->comm, v->comm, sizeof(e->comm));
 	bpf_map_delete_elem(&inflight, &key);
-	emit_event(ctx, &e, sizeof(e));
+	emit_event(ctx, e, sizeof(*e));
 	return 0;
 }
 

@@ -14,7 +14,6 @@ struct event {
 	__u32 op;		/* REQ_OP_*: 0 read, 1 write, 2 flush, 3 discard, ... */
 	__s32 error;		/* blk_status_t at completion (0 = ok) */
 	__u32 pid;		/* task that issued (often a kworker or the writer itself) */
-	__u32 _pad;
 	char comm[BIO_COMM_LEN];
 };
 

@@ -16,25 +16,30 @@
 #include "events.bpf.h"
 #include "oomkill.h"
 
+EVENT_SCRATCH(struct event);
+
 SEC("tracepoint/oom/mark_victim")
 int mark_victim__tp(struct trace_event_raw_mark_victim *ctx)
 {
-	struct event e = {};
+	struct event *e = scratch_event();
 	unsigned int off = ctx->__data_loc_comm & 0xFFFF;
 
-	e.ts_ns = bpf_ktime_get_ns();
-	e.trigger_cgroup_id = bpf_get_current_cgroup_id();
-	e.pid = ctx->pid;
-	e.uid = ctx->uid;
-	e.trigger_pid = bpf_get_current_pid_tgid() >> 32;
-	e.total_vm_kb = ctx->total_vm;
-	e.anon_rss_kb = ctx->anon_rss;
-	e.file_rss_kb = ctx->file_rss;
-	e.shmem_rss_kb = ctx->shmem_rss;
-	e.oom_score_adj = ctx->oom_score_adj;
-	bpf_probe_read_kernel_str(e.comm, sizeof(e.comm), (void *)ctx + off);
-	bpf_get_current_comm(e.trigger_comm, sizeof(e.trigger_comm));
-	emit_event(ctx, &e, sizeof(e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->trigger_cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = ctx->pid;
+	e->uid = ctx->uid;
+	e->trigger_pid = bpf_get_current_pid_tgid() >> 32;
+	e->total_vm_kb = ctx->total_vm;
+	e->anon_rss_kb = ctx->anon_rss;
+	e->file_rss_kb = ctx->file_rss;
+	e->shmem_rss_kb = ctx->shmem_rss;
+	e->oom_score_adj = ctx->oom_score_adj;
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (void *)ctx + off);
+	bpf_get_current_comm(e->trigger_comm, sizeof(e->trigger_comm));
+	emit_event(ctx, e, sizeof(*e));
 	return 0;
 }
 

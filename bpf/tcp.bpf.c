@@ -38,25 +38,29 @@ struct {
 	__type(value, struct owner);
 } owners SEC(".maps");
 
-static __always_inline void fill_addrs(struct event *e, __u16 family, const __u8 *s4, const __u8 *d4,
-				       const __u8 *s6, const __u8 *d6)
-{
-	e->family = family;
-	if (family == AF_INET) {
-		__builtin_memcpy(e->saddr, s4, 4);
-		__builtin_memcpy(e->daddr, d4, 4);
-	} else {
-		__builtin_memcpy(e->saddr, s6, 16);
-		__builtin_memcpy(e->daddr, d6, 16);
-	}
-}
+EVENT_SCRATCH(struct event);
+
+/* Addresses are copied with bpf_probe_read_kernel: the verifier allows direct
+ * ctx loads only at constant, aligned offsets, and some records pack them at
+ * odd offsets. */
+#define FILL_ADDRS(e, ctx)							\
+	do {									\
+		(e)->family = (ctx)->family;					\
+		if ((ctx)->family == AF_INET) {					\
+			bpf_probe_read_kernel((e)->saddr, 4, (ctx)->saddr);	\
+			bpf_probe_read_kernel((e)->daddr, 4, (ctx)->daddr);	\
+		} else {							\
+			bpf_probe_read_kernel((e)->saddr, 16, (ctx)->saddr_v6);	\
+			bpf_probe_read_kernel((e)->daddr, 16, (ctx)->daddr_v6);	\
+		}								\
+	} while (0)
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int inet_sock_set_state__tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	__u64 sk = (__u64)ctx->skaddr, now = bpf_ktime_get_ns();
 	struct owner *o, fresh = {};
-	struct event e = {};
+	struct event *e;
 
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
@@ -79,26 +83,26 @@ int inet_sock_set_state__tp(struct trace_event_raw_inet_sock_set_state *ctx)
 	}
 	if (ctx->newstate != TCP_ESTABLISHED)
 		return 0;
-	if (ctx->oldstate == TCP_SYN_SENT)
-		e.type = TCP_EVENT_CONNECT;
-	else if (ctx->oldstate == TCP_SYN_RECV)
-		e.type = TCP_EVENT_ACCEPT;
-	else
+	if (ctx->oldstate != TCP_SYN_SENT && ctx->oldstate != TCP_SYN_RECV)
 		return 0;
+	e = scratch_event();
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = ctx->oldstate == TCP_SYN_SENT ? TCP_EVENT_CONNECT : TCP_EVENT_ACCEPT;
 	o = bpf_map_lookup_elem(&owners, &sk);
 	if (o) {
-		e.latency_ns = now - o->ts_ns;
-		e.pid = o->pid;
-		e.cgroup_id = o->cgroup_id;
-		__builtin_memcpy(e.comm, o->comm, sizeof(e.comm));
-		o->ts_ns = now;	/* keep the owner for retransmits */
+		e->latency_ns = now - o->ts_ns;
+		e->pid = o->pid;
+		e->cgroup_id = o->cgroup_id;
+		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
 	}
-	e.ts_ns = now;
-	e.sport = ctx->sport;
-	e.dport = ctx->dport;
-	e.state = ctx->newstate;
-	fill_addrs(&e, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6);
-	emit_event(ctx, &e, sizeof(e));
+	e->ts_ns = now;
+	e->sport = ctx->sport;
+	e->dport = ctx->dport;
+	e->state = ctx->newstate;
+	FILL_ADDRS(e, ctx);
+	emit_event(ctx, e, sizeof(*e));
 	return 0;
 }
 
@@ -107,20 +111,23 @@ int tcp_retransmit_skb__tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
 	__u64 sk = (__u64)ctx->skaddr;
 	struct owner *o = bpf_map_lookup_elem(&owners, &sk);
-	struct event e = {};
+	struct event *e = scratch_event();
 
-	e.ts_ns = bpf_ktime_get_ns();
-	e.type = TCP_EVENT_RETRANSMIT;
-	e.sport = ctx->sport;
-	e.dport = ctx->dport;
-	e.state = ctx->state;
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->type = TCP_EVENT_RETRANSMIT;
+	e->sport = ctx->sport;
+	e->dport = ctx->dport;
+	e->state = ctx->state;
 	if (o) {
-		e.pid = o->pid;
-		e.cgroup_id = o->cgroup_id;
-		__builtin_memcpy(e.comm, o->comm, sizeof(e.comm));
+		e->pid = o->pid;
+		e->cgroup_id = o->cgroup_id;
+		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
 	}
-	fill_addrs(&e, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6);
-	emit_event(ctx, &e, sizeof(e));
+	FILL_ADDRS(e, ctx);
+	emit_event(ctx, e, sizeof(*e));
 	return 0;
 }
 

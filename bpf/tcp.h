@@ -21,8 +21,8 @@ struct event {
 	__u16 sport;
 	__u16 dport;
 	__s32 state;		/* retransmit: TCP state of the socket */
-	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
-	__u8 daddr[16];
+	__u32 saddr[4];		/* network byte order; IPv4 in the first 4 bytes */
+	__u32 daddr[4];
 	char comm[TCP_COMM_LEN];
 };
 
