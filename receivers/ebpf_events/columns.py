@@ -21,7 +21,7 @@ def clear_after_nul(records: Array) -> None:
         return
     assert records.flags.c_contiguous
     for name in records.dtype.names or ():
-        field, offset = records.dtype.fields[name][:2]  # type: ignore[index]
+        field, offset = records.dtype.fields[name][:2]
         if field.kind != "S":
             continue
         raw = np.ndarray((len(records), field.itemsize), np.uint8, records, offset, (records.dtype.itemsize, 1))
@@ -67,8 +67,8 @@ def ip_text(addrs: Array, family: Array) -> Array:
     """16-byte address fields (any dtype; IPv4 in the first 4 bytes) -> text, formatted once per distinct value."""
     if not len(addrs):
         return np.empty(0, object)
-    raw = np.ascontiguousarray(addrs).view(np.uint8).reshape(len(addrs), 16)
-    keyed = np.concatenate([family.astype(np.uint8)[:, None], raw], axis=1)
+    octets = np.ascontiguousarray(addrs).view(np.uint8).reshape(len(addrs), 16)
+    keyed = np.concatenate([family.astype(np.uint8)[:, None], octets], axis=1)
     distinct, inverse = np.unique(keyed, axis=0, return_inverse=True)
     texts = []
     for row in distinct:
@@ -84,7 +84,6 @@ def dev_numbers(dev: Array) -> tuple[Array, Array]:
 
 def device_names(dev: Array) -> Array:
     """dev_t -> block device name from /sys/dev/block, once per distinct device."""
-    major, minor = dev_numbers(dev)
     distinct, inverse = np.unique(dev, return_inverse=True)
     names = []
     for d in distinct:
@@ -93,5 +92,4 @@ def device_names(dev: Array) -> Array:
             names.append(os.path.basename(os.readlink(f"/sys/dev/block/{ma}:{mi}")))
         except OSError:
             names.append(f"{ma}:{mi}")
-    del major, minor
     return np.array(names, object)[inverse.reshape(-1)] if len(distinct) else np.empty(0, object)

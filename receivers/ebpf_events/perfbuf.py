@@ -62,10 +62,8 @@ class _CpuRing:
         if head == tail:
             return np.empty(0, np.uint8)
         start, end = tail % self.size, head % self.size
-        if start < end:
-            span = self._data[start:end].copy()
-        else:
-            span = np.concatenate((self._data[start:], self._data[:end]))
+        wrapped = start >= end  # the ring is not mapped twice: a wrapped span comes in two pieces
+        span = np.concatenate((self._data[start:], self._data[:end])) if wrapped else self._data[start:end].copy()
         self._meta[_TAIL] = head  # after the copy
         return span
 
@@ -80,8 +78,6 @@ class PerfBuffer:
         if pages_per_cpu <= 0 or pages_per_cpu & (pages_per_cpu - 1):
             raise ValueError(f"perf buffer pages per CPU ({pages_per_cpu}) must be a power of 2")
         self.dtype = dtype
-        # header + u32 raw size + raw data, padded to 8 bytes (the kernel pads raw data)
-        self.stride = 8 + ((4 + dtype.itemsize + 7) & ~7)
         self.lost = 0
         self.malformed = 0
         self.rings: list[_CpuRing] = []
@@ -103,44 +99,54 @@ class PerfBuffer:
         return [r.fd for r in self.rings]
 
     def read(self) -> Array:
-        chunks = [self._parse(ring.take()) for ring in self.rings]
-        chunks = [c for c in chunks if len(c)]
+        chunks = []
+        for ring in self.rings:
+            records, lost, malformed = parse(ring.take(), self.dtype)
+            self.lost += lost
+            self.malformed += malformed
+            if len(records):
+                chunks.append(records)
         if not chunks:
             return np.empty(0, self.dtype)
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-
-    def _parse(self, span: Array) -> Array:
-        out: list[Array] = []
-        pos, total, stride = 0, len(span), self.stride
-        raw_size = stride - 12
-        while pos + 8 <= total:
-            n = (total - pos) // stride
-            if n:
-                headers = np.ndarray((n,), np.uint64, span, pos, (stride,))
-                expected = np.uint64(RECORD_SAMPLE | (stride << 48))  # type, misc 0, size
-                raw = np.ndarray((n,), np.uint32, span, pos + 8, (stride,))
-                ok = ((headers & ~np.uint64(0xFFFF << 32)) == expected) & (raw == raw_size)
-                good = n if ok.all() else int((~ok).argmax())
-                if good:
-                    out.append(np.ndarray((good,), self.dtype, span, pos + 12, (stride,)).copy())
-                    pos += good * stride
-                if good == n:
-                    continue
-            kind = int(np.ndarray((1,), np.uint32, span, pos)[0])
-            size = int(np.ndarray((1,), np.uint16, span, pos + 6)[0])
-            if size < 8:
-                self.malformed += 1
-                break  # cannot happen with a sane kernel; do not loop forever
-            if kind == RECORD_LOST and pos + 24 <= total:
-                self.lost += int(np.ndarray((1,), np.uint64, span, pos + 16)[0])
-            elif kind != RECORD_LOST:
-                self.malformed += 1
-            pos += size
-        if not out:
-            return np.empty(0, self.dtype)
-        return out[0] if len(out) == 1 else np.concatenate(out)
 
     def close(self) -> None:
         for ring in self.rings:
             ring.close()
         self.rings.clear()
+
+
+def parse(span: Array, dtype: np.dtype[Any]) -> tuple[Array, int, int]:
+    """Decode the records in `span` (a copy of the ready part of one CPU's ring).
+    Returns (samples, samples the kernel reported lost, records skipped as malformed)."""
+    out: list[Array] = []
+    pos, total, lost, malformed = 0, len(span), 0, 0
+    # header + u32 raw size + raw data, padded to 8 bytes (the kernel pads raw data)
+    stride = 8 + ((4 + dtype.itemsize + 7) & ~7)
+    raw_size = stride - 12
+    expected = np.uint64(RECORD_SAMPLE | (stride << 48))  # type, misc (ignored), size
+    while pos + 8 <= total:
+        n = (total - pos) // stride
+        if n:
+            headers = np.ndarray((n,), np.uint64, span, pos, (stride,))
+            raw = np.ndarray((n,), np.uint32, span, pos + 8, (stride,))
+            ok = ((headers & ~np.uint64(0xFFFF << 32)) == expected) & (raw == raw_size)
+            good = n if ok.all() else int((~ok).argmax())
+            if good:
+                out.append(np.ndarray((good,), dtype, span, pos + 12, (stride,)).copy())
+                pos += good * stride
+            if good == n:
+                continue
+        kind = int(np.ndarray((1,), np.uint32, span, pos)[0])
+        size = int(np.ndarray((1,), np.uint16, span, pos + 6)[0])
+        if size < 8:
+            malformed += 1
+            break  # cannot happen with a sane kernel; do not loop forever
+        if kind == RECORD_LOST and pos + 24 <= total:
+            lost += int(np.ndarray((1,), np.uint64, span, pos + 16)[0])
+        else:
+            malformed += 1
+        pos += size
+    if not out:
+        return np.empty(0, dtype), lost, malformed
+    return (out[0] if len(out) == 1 else np.concatenate(out)), lost, malformed

@@ -63,41 +63,49 @@ class RingBuffer:
         if available <= 0:
             return np.empty(0, self.dtype)
         start = consumer & (self.size - 1)
-        span = self._data[start : start + available]
-        chunks: list[Array] = []
-        pos = 0
-        itemsize, stride = self.dtype.itemsize, self.stride
-        while pos + HEADER <= available:
-            n = (available - pos) // stride
-            if n:
-                lengths = np.ndarray((n,), np.uint32, span, pos, (stride,)).copy()
-                busy = (lengths & BUSY) != 0
-                stop = int(busy.argmax()) if busy.any() else n
-                wrong = (lengths[:stop] & ~np.uint32(BUSY | DISCARD)) != itemsize
-                good = int(wrong.argmax()) if wrong.any() else stop
-                if good:
-                    records = np.ndarray((good,), self.dtype, span, pos + HEADER, (stride,))
-                    keep = (lengths[:good] & DISCARD) == 0
-                    chunks.append(records.copy() if keep.all() else records[keep])
-                    pos += good * stride
-                if good == stop and stop < n:
-                    break  # a record still being written: the rest waits for the next read
-                if good == n:
-                    continue
-            # One record that is not a fixed-size sample of ours (or a short tail).
-            length = int(np.ndarray((1,), np.uint32, span, pos)[0])
-            if length & BUSY:
-                break
-            if not length & DISCARD:
-                self.malformed += 1
-            pos += _round8(HEADER + (length & ~(BUSY | DISCARD)))
-        self._consumer[0] = consumer + pos  # after the copies: the kernel may now reuse the space
-        if not chunks:
-            return np.empty(0, self.dtype)
-        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        records, consumed, malformed = parse(self._data[start : start + available], self.dtype)
+        self.malformed += malformed
+        self._consumer[0] = consumer + consumed  # after the copies: the kernel may now reuse the space
+        return records
 
     def close(self) -> None:
         for name in ("_consumer", "_producer", "_data"):
             setattr(self, name, None)
         self._cons_map.close()
         self._prod_map.close()
+
+
+def parse(span: Array, dtype: np.dtype[Any]) -> tuple[Array, int, int]:
+    """Decode ring buffer records from the start of `span` (live memory is fine:
+    each header is read before the sample it covers, and samples are copied).
+    Returns (records, bytes consumed, records skipped as malformed)."""
+    chunks: list[Array] = []
+    pos, malformed, available = 0, 0, len(span)
+    itemsize, stride = dtype.itemsize, _round8(HEADER + dtype.itemsize)
+    while pos + HEADER <= available:
+        n = (available - pos) // stride
+        if n:
+            lengths = np.ndarray((n,), np.uint32, span, pos, (stride,)).copy()
+            busy = (lengths & BUSY) != 0
+            stop = int(busy.argmax()) if busy.any() else n
+            wrong = (lengths[:stop] & ~np.uint32(BUSY | DISCARD)) != itemsize
+            good = int(wrong.argmax()) if wrong.any() else stop
+            if good:
+                records = np.ndarray((good,), dtype, span, pos + HEADER, (stride,))
+                keep = (lengths[:good] & DISCARD) == 0
+                chunks.append(records.copy() if keep.all() else records[keep])
+                pos += good * stride
+            if good == stop and stop < n:
+                break  # a record still being written: the rest waits for the next read
+            if good == n:
+                continue
+        # One record that is not a fixed-size sample of ours (or a short tail).
+        length = int(np.ndarray((1,), np.uint32, span, pos)[0])
+        if length & BUSY:
+            break
+        if not length & DISCARD:
+            malformed += 1
+        pos += _round8(HEADER + (length & ~(BUSY | DISCARD)))
+    if not chunks:
+        return np.empty(0, dtype), pos, malformed
+    return (chunks[0] if len(chunks) == 1 else np.concatenate(chunks)), pos, malformed

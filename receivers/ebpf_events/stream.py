@@ -67,7 +67,7 @@ class EventStream:
         if not spec.object.is_file():
             raise BpfLoadError(f"program {spec.name}: {spec.object} does not exist")
         self.dtype = spec.dtype if spec.dtype is not None else self._btf_dtype(spec)
-        use_perf = config.transport == "perf" and spec.builtin
+        use_perf = config.transport == "perf"
         settings = EventSettings(
             ring_bytes=config.buffer_size,
             use_perf=use_perf,
@@ -78,7 +78,8 @@ class EventStream:
         self.obj = BpfObject.load(spec.object, spec.name, config.attach, prepare=settings)
         self.reader: RingBuffer | PerfBuffer
         try:
-            bpf_map = self.obj.map("events_perf" if use_perf else spec.map)
+            # Objects following bpf/events.bpf.h carry both transports; others name their map.
+            bpf_map = self.obj.map("events_perf" if use_perf and "events_perf" in self.obj.maps else spec.map)
             if bpf_map.type == MAP_RINGBUF:
                 self.reader = RingBuffer(bpf_map.fd, bpf_map.max_entries, self.dtype)
             elif bpf_map.type == MAP_PERF_EVENT_ARRAY:
