@@ -4,6 +4,7 @@ workload does, through the ring buffer and the perf buffer, and losses are count
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import os
@@ -61,6 +62,7 @@ class Running:
             await asyncio.sleep(0.05)
 
 
+@contextlib.asynccontextmanager
 async def running(config: dict[str, Any]) -> AsyncIterator[Running]:
     telemetry = Telemetry()
     cfg = factory.config_model.model_validate(config)
@@ -75,16 +77,10 @@ async def running(config: dict[str, Any]) -> AsyncIterator[Running]:
         await receiver.shutdown()
 
 
-@pytest.fixture
-async def exec_rb() -> AsyncIterator[Running]:
-    async for r in running({"programs": ["exec"], "max_latency": "50ms"}):
-        yield r
-
-
 @pytest.mark.parametrize("transport", ["ringbuf", "perf"])
 async def test_exec_events(transport: str) -> None:
     marker = uuid.uuid4().hex
-    async for r in running({"programs": ["exec"], "transport": transport, "max_latency": "50ms"}):
+    async with running({"programs": ["exec"], "transport": transport, "max_latency": "50ms"}) as r:
         proc = await asyncio.create_subprocess_exec("/bin/echo", "hello", marker, stdout=subprocess.DEVNULL)
         await proc.wait()
         await r.until(lambda: any(marker in row["cmdline"] for row in r.sink.rows("exec")))
@@ -103,7 +99,7 @@ async def test_exec_events(transport: str) -> None:
 
 async def test_open_events_with_errno() -> None:
     missing = f"/tmp/ebpf-collector-missing-{uuid.uuid4().hex}"
-    async for r in running({"programs": ["open"], "max_latency": "50ms"}):
+    async with running({"programs": ["open"], "max_latency": "50ms"}) as r:
         with pytest.raises(FileNotFoundError):
             open(missing)  # noqa: SIM115
         fd = os.open("/etc/hostname", os.O_RDONLY | os.O_CLOEXEC)
@@ -128,7 +124,7 @@ def _comm() -> str:
 
 
 async def test_tcp_connect_accept_and_retransmit_on_loopback() -> None:
-    async for r in running({"programs": ["tcp"], "max_latency": "50ms"}):
+    async with running({"programs": ["tcp"], "max_latency": "50ms"}) as r:
         server = socket.socket()
         server.bind(("127.0.0.1", 0))
         server.listen(0)  # room for one pending connection: the next SYN is dropped
@@ -165,7 +161,7 @@ async def test_tcp_connect_accept_and_retransmit_on_loopback() -> None:
 async def test_biolatency_sees_direct_writes(tmp_path: Path) -> None:
     target = tmp_path / "direct.bin"
     dev = os.stat(tmp_path).st_dev
-    async for r in running({"programs": ["biolatency"], "max_latency": "50ms"}):
+    async with running({"programs": ["biolatency"], "max_latency": "50ms"}) as r:
         proc = await asyncio.create_subprocess_exec(
             "dd", "if=/dev/zero", f"of={target}", "bs=64k", "count=32", "oflag=direct,sync",
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -216,10 +212,10 @@ async def test_oomkill_in_a_memory_limited_cgroup(tmp_path: Path) -> None:
     hog = compile_c(HOG, tmp_path / "hog")
     cgroup, procs = _memory_cgroup(f"ebpf-collector-oom-{uuid.uuid4().hex[:8]}", 32 * 1024 * 1024)
     try:
-        async for r in running({"programs": ["oomkill"], "max_latency": "50ms"}):
+        async with running({"programs": ["oomkill"], "max_latency": "50ms"}) as r:
             proc = subprocess.Popen(
                 [str(hog)],
-                preexec_fn=lambda: procs.write_text(str(os.getpid())),  # noqa: PLW1509
+                preexec_fn=lambda: procs.write_text(str(os.getpid())),
             )
             assert proc.wait(timeout=30) == -9  # SIGKILL from the OOM killer
             await r.until(lambda: any(row["pid"] == proc.pid for row in r.sink.rows("oomkill")))
@@ -247,7 +243,7 @@ int main(void) {
 
 async def test_profile_names_the_busy_function(tmp_path: Path) -> None:
     busy = compile_c(BUSY, tmp_path / "busy", "-fno-omit-frame-pointer")
-    async for r in running({"programs": ["profile"], "profile": {"interval": "60s"}}):
+    async with running({"programs": ["profile"], "profile": {"interval": "60s"}}) as r:
         proc = subprocess.Popen([str(busy)])
         try:
             await asyncio.sleep(1.5)  # ~150 samples at 99 Hz on the CPU it runs on
@@ -286,7 +282,7 @@ async def test_every_event_arrives_in_order_across_wraps(tmp_path: Path, transpo
     workload = compile_c(LSEEK, tmp_path / "lseek")
     n = 500_000 if transport == "ringbuf" else 400_000  # 32-byte ring records, 40-byte perf records
     config = {"programs": [bench_program()], "transport": transport, "buffer_size": 8 << 20, "max_latency": "20ms"}
-    async for r in running(config):
+    async with running(config) as r:
         proc = await asyncio.create_subprocess_exec(str(workload), str(n))
         await proc.wait()
         await r.until(lambda: r.sink.count("lseek", lambda b: b.records["pid"] == proc.pid) + r.lost("lseek") >= n)
@@ -304,7 +300,7 @@ async def test_losses_are_counted_never_silent(tmp_path: Path) -> None:
     workload = compile_c(LSEEK, tmp_path / "lseek")
     n = 100_000
     config = {"programs": [bench_program()], "buffer_size": 4096, "wakeup_bytes": 4095, "max_latency": "60s"}
-    async for r in running(config):
+    async with running(config) as r:
         proc = await asyncio.create_subprocess_exec(str(workload), str(n))
         await proc.wait()
         await asyncio.sleep(0.05)
@@ -318,13 +314,13 @@ async def test_losses_are_counted_never_silent(tmp_path: Path) -> None:
 
 async def test_a_missing_object_is_a_clear_start_error(tmp_path: Path) -> None:
     with pytest.raises(ComponentError, match=r"program mine: .*nothing\.bpf\.o does not exist"):
-        async for _ in running({"programs": [{"name": "mine", "object": str(tmp_path / "nothing.bpf.o")}]}):
+        async with running({"programs": [{"name": "mine", "object": str(tmp_path / "nothing.bpf.o")}]}):
             pass
 
 
 async def test_a_wrong_struct_name_is_a_clear_start_error() -> None:
     with pytest.raises(ComponentError, match=r"no .* named 'evnt'.*struct:.*schema:"):
-        async for _ in running({"programs": [bench_program(struct="evnt")]}):
+        async with running({"programs": [bench_program(struct="evnt")]}):
             pass
 
 
