@@ -185,8 +185,8 @@ def bcc_run(exe: Path, n: int) -> dict[str, float]:
         if counts["received"] != before:
             idle_since = time.monotonic()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    for cpu in range(len(table)):  # close our perf readers while the map still exists
-        del table[cpu]
+    for index in range(len(table)):  # close our perf readers while the map still exists
+        del table[index]
     b.cleanup()  # detach before the next measurement
     provider.shutdown()
     return {

@@ -44,9 +44,9 @@ class EbpfEventsReceiver(Receiver[EbpfEventsConfig]):
                 stream = await asyncio.to_thread(EventStream, spec, self.config)
                 self.streams.append(stream)
                 self._set_loaded(stream.name, {h: v.kind for h, v in stream.obj.attached.items()}, 1)
-                for name in (stream.name,):  # show the series at 0 from the start
-                    self._received.add(0, receiver=str(self.ctx.id), program=name)
-                    self._lost.add(0, receiver=str(self.ctx.id), program=name)
+                # the series exist (at 0) from the start: "no loss" is visible, not absent
+                self._received.add(0, receiver=str(self.ctx.id), program=stream.name)
+                self._lost.add(0, receiver=str(self.ctx.id), program=stream.name)
         except (BpfLoadError, OSError, ValueError) as exc:
             await self.shutdown()
             raise ComponentError(str(exc)) from exc
