@@ -25,8 +25,10 @@ class EbpfEventsReceiver(Receiver[EbpfEventsConfig]):
         self.streams: list[EventStream] = []
         self.profiler: Profiler | None = None
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[None]] = []  # cancelled at shutdown
+        self._drain_task: asyncio.Task[None] | None = None  # finishes its drain, then stops
         self._watched: list[int] = []
+        self._stopping = False
         t = ctx.telemetry
         self._received = t.counter("events_received", "Kernel events read from BPF buffers, per program")
         self._lost = t.counter("events_lost", "Kernel events lost (buffer full), per program")
@@ -56,7 +58,7 @@ class EbpfEventsReceiver(Receiver[EbpfEventsConfig]):
                 loop.add_reader(fd, self._wake.set)
                 self._watched.append(fd)
         if self.streams:
-            self._tasks.append(asyncio.create_task(self._drain_loop(), name=f"receiver:{self.ctx.id}"))
+            self._drain_task = asyncio.create_task(self._drain_loop(), name=f"receiver:{self.ctx.id}")
         if self.profiler is not None:
             self._tasks.append(asyncio.create_task(self._profile_loop(), name=f"receiver:{self.ctx.id}:profile"))
 
@@ -65,10 +67,16 @@ class EbpfEventsReceiver(Receiver[EbpfEventsConfig]):
             self._loaded.set(value, receiver=str(self.ctx.id), program=program, handler=handler, attach=kind)
 
     async def _drain_loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.max_latency)
+        # Stopped by a flag, not by cancellation: asyncio.wait_for in Python 3.11 can
+        # swallow a cancel that races with its timeout, which would hang shutdown.
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            timer = loop.call_later(self.config.max_latency, self._wake.set)
+            await self._wake.wait()
+            timer.cancel()
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.drain()
             except (OSError, ValueError) as exc:  # keep reading: the next drain may succeed
@@ -121,11 +129,19 @@ class EbpfEventsReceiver(Receiver[EbpfEventsConfig]):
 
     async def shutdown(self) -> None:
         """Stop reading, emit what is still buffered, detach and unload."""
+        self._stopping = True
+        self._wake.set()
+        had_tasks = bool(self._tasks) or self._drain_task is not None
+        if self._drain_task is not None:
+            try:
+                await self._drain_task  # not cancelled: a batch being emitted must not be dropped
+            except Exception as exc:  # it died earlier; still release the kernel side below
+                self.log.error("event reader stopped: %s", exc)
+            self._drain_task = None
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        had_tasks = bool(self._tasks)
         self._tasks.clear()
         loop = asyncio.get_running_loop()
         for fd in self._watched:
