@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -324,37 +325,33 @@ async def test_a_wrong_struct_name_is_a_clear_start_error() -> None:
             pass
 
 
-def test_collector_runs_exec_to_a_json_logs_file(tmp_path: Path, collector_cmd: list[str]) -> None:
-    out = tmp_path / "events.jsonl"
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"""
-receivers:
-  ebpf_events:
-    programs: [exec]
-    max_latency: 50ms
-exporters:
-  json:
-    path: {out}
-service:
-  pipelines:
-    logs:
-      receivers: [ebpf_events]
-      exporters: [json]
-"""
-    )
+def test_process_audit_example_logs_exec_and_open(collector_cmd: list[str]) -> None:
+    """configs/examples/process-audit.yaml, run by the real CLI: exec and open events
+    come out as JSON log lines on stdout."""
+    example = Path(__file__).resolve().parents[2] / "configs" / "examples" / "process-audit.yaml"
     marker = uuid.uuid4().hex
-    proc = subprocess.Popen([*collector_cmd, "run", "-c", str(config)], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*collector_cmd, "run", "-c", str(example)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    lines: list[dict[str, Any]] = []
+    reader = threading.Thread(target=lambda: lines.extend(json.loads(line) for line in proc.stdout or ()))
+    reader.start()
+
+    def seen(source: str) -> bool:
+        return any(line["source"] == source and marker in json.dumps(line) for line in list(lines))
+
     try:
         deadline = time.monotonic() + 20
-        while marker not in (out.read_text() if out.exists() else ""):
+        while not (seen("exec") and seen("open")):
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "exec event never reached the file"
-            subprocess.run(["/bin/true", marker], check=True)
+            assert time.monotonic() < deadline, "exec/open events never reached stdout"
+            subprocess.run(["/bin/cat", f"/tmp/{marker}"], stderr=subprocess.DEVNULL)
             time.sleep(0.3)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    lines = [json.loads(line) for line in out.read_text().splitlines()]
-    event = next(line for line in lines if marker in line["attributes"].get("cmdline", ""))
-    assert event["source"] == "exec" and event["attributes"]["filename"] == "/bin/true"
+        reader.join(timeout=10)
+    exec_line = next(line for line in lines if line["source"] == "exec" and marker in line["attributes"]["cmdline"])
+    assert exec_line["attributes"]["filename"] == "/bin/cat"
+    open_line = next(line for line in lines if line["source"] == "open" and marker in line["attributes"]["filename"])
+    assert open_line["attributes"]["errno"] == "ENOENT" and open_line["attributes"]["comm"] == "cat"
