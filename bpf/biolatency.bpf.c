@@ -129,7 +129,11 @@ int BPF_PROG(block_rq_issue__raw_tp, struct request *rq)
 SEC("tracepoint/block/block_rq_issue")
 int block_rq_issue__tp(struct trace_event_raw_block_rq *ctx)
 {
-	return issue(ctx->dev, ctx->sector, ctx->bytes, rwbs_op(ctx->rwbs));
+	char rwbs[4];
+
+	/* copied out: ctx may only be read at constant offsets from ctx itself */
+	bpf_probe_read_kernel(rwbs, sizeof(rwbs), ctx->rwbs);
+	return issue(ctx->dev, ctx->sector, ctx->bytes, rwbs_op(rwbs));
 }
 
 SEC("tp_btf/block_rq_complete")

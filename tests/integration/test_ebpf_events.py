@@ -78,10 +78,16 @@ async def running(config: dict[str, Any]) -> AsyncIterator[Running]:
         await receiver.shutdown()
 
 
-@pytest.mark.parametrize("transport", ["ringbuf", "perf"])
-async def test_exec_events(transport: str) -> None:
+@pytest.mark.parametrize(
+    ("transport", "attach"),
+    [("ringbuf", "tp_btf"), ("ringbuf", "raw_tp"), ("ringbuf", "tracepoint"), ("perf", "tp_btf")],
+)
+async def test_exec_events(transport: str, attach: str) -> None:
     marker = uuid.uuid4().hex
-    async with running({"programs": ["exec"], "transport": transport, "max_latency": "50ms"}) as r:
+    config = {"programs": ["exec"], "transport": transport, "max_latency": "50ms", "attach": [attach]}
+    async with running(config) as r:
+        loaded = r.telemetry.gauge("bpf_programs_loaded", "")
+        assert loaded.value(receiver="ebpf_events", program="exec", handler="exec", attach=attach) == 1
         proc = await asyncio.create_subprocess_exec("/bin/echo", "hello", marker, stdout=subprocess.DEVNULL)
         await proc.wait()
         await r.until(lambda: any(marker in row["cmdline"] for row in r.sink.rows("exec")))
@@ -159,10 +165,11 @@ async def test_tcp_connect_accept_and_retransmit_on_loopback() -> None:
         assert retransmit["state_name"] == "SYN_SENT"
 
 
-async def test_biolatency_sees_direct_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("attach", ["tp_btf", "tracepoint"])  # struct request vs the record's rwbs text
+async def test_biolatency_sees_direct_writes(tmp_path: Path, attach: str) -> None:
     target = tmp_path / "direct.bin"
     dev = os.stat(tmp_path).st_dev
-    async with running({"programs": ["biolatency"], "max_latency": "50ms"}) as r:
+    async with running({"programs": ["biolatency"], "max_latency": "50ms", "attach": [attach]}) as r:
         proc = await asyncio.create_subprocess_exec(
             "dd", "if=/dev/zero", f"of={target}", "bs=64k", "count=32", "oflag=direct,sync",
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
