@@ -17,6 +17,7 @@ from collector.component import Factory, Kind
 BUILTIN: dict[Kind, dict[str, str]] = {
     "receiver": {
         "ebpf_maps": "receivers.ebpf_maps:factory",
+        "ebpf_events": "receivers.ebpf_events:factory",
         "ebpf_programs": "receivers.ebpf_programs:factory",
         "pinned_maps": "receivers.pinned_maps:factory",
         "uprobe": "receivers.uprobe:factory",

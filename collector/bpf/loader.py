@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +62,10 @@ class BpfObject:
         label: str | None = None,
         allowed_kinds: Iterable[str] | None = None,
         autoattach: bool = True,
+        prepare: Callable[[int], None] | None = None,
     ) -> BpfObject:
+        """`prepare(obj)` runs on each freshly opened libbpf object before load: the
+        place to resize maps or set `.rodata` settings."""
         self = cls(path, label or path.name)
         allowed = set(allowed_kinds) if allowed_kinds is not None else None
         attempt = _Attempt()
@@ -74,7 +77,7 @@ class BpfObject:
         for _ in range(len(variants) + 1):
             chosen = self._choose(variants, attempt)
             try:
-                self._load_once(chosen, autoattach)
+                self._load_once(chosen, autoattach, prepare)
                 self.attached = {v.handler: v for v in chosen}
                 for v in chosen:
                     done = "attached" if autoattach else "loaded (attached by the caller)"
@@ -125,13 +128,15 @@ class BpfObject:
                 lines.append(details)
         return "\n".join(lines)
 
-    def _load_once(self, chosen: list[Variant], autoattach: bool) -> None:
+    def _load_once(self, chosen: list[Variant], autoattach: bool, prepare: Callable[[int], None] | None) -> None:
         keep = {v.name for v in chosen}
         L = lib()
         with capture_log() as lines:
             obj = L.bpf_object__open_file(str(self.path).encode(), None)
         check_ptr(obj, f"open {self.path}", lines)
         self._obj = obj
+        if prepare is not None:
+            prepare(obj)
         for name, _, prog in _programs(obj):
             L.bpf_program__set_autoload(prog, name in keep)
         with capture_log() as lines:
