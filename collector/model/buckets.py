@@ -93,6 +93,16 @@ def log2_slots_to_exponential(slots: Sequence[int] | Array) -> tuple[int, list[i
     return first - 1, [int(c) for c in arr[first : last + 1]]
 
 
+# Kernel log2 slots of nanoseconds, exported in seconds: buckets from 2^10 ns (~1 µs)
+# to 2^36 ns (~69 s); smaller slots fold into the first bucket, larger into +Inf.
+NS_SLOT_BOUNDS_SECONDS: tuple[float, ...] = tuple(2.0**s * 1e-9 for s in range(10, 37))
+
+
+def ns_slots_to_seconds_buckets(slots: Sequence[int] | Array) -> list[int]:
+    """Counts for NS_SLOT_BOUNDS_SECONDS (plus +Inf) from kernel nanosecond log2 slots."""
+    return log2_slots_to_explicit(slots, NS_SLOT_BOUNDS_SECONDS, unit=1e-9)
+
+
 def log2_slots_to_explicit(slots: Sequence[int] | Array, bounds: Sequence[float], unit: float = 1.0) -> list[int]:
     """Kernel log2 slots -> explicit-bucket counts for `bounds` (len(bounds) + 1 counts).
 

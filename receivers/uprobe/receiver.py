@@ -26,6 +26,7 @@ from collector.bpf.libbpf import LibbpfError
 from collector.bpf.objects import builtin_object
 from collector.component import ComponentContext, ComponentError, Receiver
 from collector.model import HistogramPoint, Metric, MetricBatch, MetricKind, NumberPoint, Point, now_ns
+from collector.model.buckets import NS_SLOT_BOUNDS_SECONDS, ns_slots_to_seconds_buckets
 from receivers.uprobe import attach, symbols
 from receivers.uprobe.config import ProbeConfig, UprobeConfig
 from receivers.uprobe.targets import Resolved, TargetError, resolve_target
@@ -38,8 +39,6 @@ HIST = np.dtype([("slots", "<u8", (SLOTS,)), ("sum_ns", "<u8")])  # struct uprob
 
 # Exported buckets: 2^10 ns (~1 µs) .. 2^36 ns (~69 s), upper-inclusive like the
 # kernel's slots; smaller slots fold into the first bucket, larger into +Inf.
-FIRST_SLOT, LAST_SLOT = 10, 36
-BOUNDS = tuple(2.0**s * 1e-9 for s in range(FIRST_SLOT, LAST_SLOT + 1))
 
 GO_LATENCY = (
     "is a Go binary: uretprobes corrupt Go programs (the runtime moves goroutine stacks, and the "
@@ -229,8 +228,8 @@ class UprobeReceiver(Receiver[UprobeConfig]):
                 _metric(metrics, c.histogram_name, MetricKind.HISTOGRAM, help_, "s").points.append(
                     HistogramPoint(
                         attributes=dict(c.attributes),
-                        bounds=BOUNDS,
-                        counts=slots_to_buckets(hist["slots"]),
+                        bounds=NS_SLOT_BOUNDS_SECONDS,
+                        counts=ns_slots_to_seconds_buckets(hist["slots"]),
                         sum=int(hist["sum_ns"]) * 1e-9,
                         start_time_ns=self._start_ns,
                         time_ns=now,
@@ -243,11 +242,3 @@ def _metric(metrics: dict[str, Metric], name: str, kind: MetricKind, help_: str,
     if name not in metrics:
         metrics[name] = Metric(name, kind, [], description=help_, unit=unit, monotonic=kind is MetricKind.SUM)
     return metrics[name]
-
-
-def slots_to_buckets(slots: np.ndarray[Any, Any]) -> list[int]:
-    """Log2 slots (slot s: (2^(s-1), 2^s] ns) -> counts for BOUNDS plus +Inf."""
-    counts = [int(slots[: FIRST_SLOT + 1].sum())]
-    counts += [int(c) for c in slots[FIRST_SLOT + 1 : LAST_SLOT + 1]]
-    counts.append(int(slots[LAST_SLOT + 1 :].sum()))
-    return counts

@@ -10,32 +10,20 @@ import numpy as np
 
 from collector.bpf import BpfObject
 from collector.model import HistogramPoint, Metric, MetricKind
+from collector.model.buckets import NS_SLOT_BOUNDS_SECONDS, ns_slots_to_seconds_buckets
 from receivers.ebpf_maps.programs.base import MapProgram
 
 SLOTS = 64
 KEY = np.dtype("<u4")
 VALUE = np.dtype([("slots", "<u8", (SLOTS,)), ("sum_ns", "<u8")])  # struct runq_hist
 
-# Exported buckets: 2^10 ns (~1 µs) .. 2^36 ns (~69 s); smaller slots fold into
-# the first bucket, larger ones into +Inf.
-FIRST_SLOT, LAST_SLOT = 10, 36
-BOUNDS = tuple(2.0**s * 1e-9 for s in range(FIRST_SLOT, LAST_SLOT + 1))
-
-
-def slots_to_buckets(slots: np.ndarray) -> list[int]:
-    counts = [int(slots[: FIRST_SLOT + 1].sum())]
-    counts += [int(c) for c in slots[FIRST_SLOT + 1 : LAST_SLOT + 1]]
-    counts.append(int(slots[LAST_SLOT + 1 :].sum()))
-    return counts
-
-
 def collect(obj: BpfObject, start_ns: int, now_ns: int) -> list[Metric]:
     _, values = obj.map("runq_hist").read(KEY, VALUE)
     hist = values[0]
     point = HistogramPoint(
         attributes={},
-        bounds=BOUNDS,
-        counts=slots_to_buckets(hist["slots"]),
+        bounds=NS_SLOT_BOUNDS_SECONDS,
+        counts=ns_slots_to_seconds_buckets(hist["slots"]),
         sum=int(hist["sum_ns"]) * 1e-9,
         start_time_ns=start_ns,
         time_ns=now_ns,

@@ -10,7 +10,7 @@ import numpy as np
 from collector.bpf import BpfObject
 from collector.bpf.objects import builtin_object
 from collector.model import buckets as bk
-from receivers.ebpf_maps.programs.runqlat import BOUNDS, KEY, VALUE, slots_to_buckets
+from receivers.ebpf_maps.programs.runqlat import KEY, VALUE
 
 
 def test_runqlat_slots_map_onto_otel_buckets(bpf: None) -> None:
@@ -30,5 +30,9 @@ def test_runqlat_slots_map_onto_otel_buckets(bpf: None) -> None:
     first = int(np.flatnonzero(slots)[0])
     assert offset == first - 1  # slot s holds (2^(s-1), 2^s]: index s-1 at scale 0
     assert counts == slots[first : first + len(counts)].tolist()
-    # Explicit bounds in seconds, 2^10 .. 2^36 ns: the same counts as the receiver's own mapping.
-    assert bk.log2_slots_to_explicit(slots, BOUNDS, unit=1e-9) == slots_to_buckets(slots)
+    # Explicit bounds in seconds, 2^10 .. 2^36 ns: slots <= 10 fold into the first bucket,
+    # each slot 11..36 is one bucket, the rest is +Inf; nothing is lost or split.
+    buckets = bk.ns_slots_to_seconds_buckets(slots)
+    assert len(buckets) == len(bk.NS_SLOT_BOUNDS_SECONDS) + 1 and sum(buckets) == slots.sum()
+    assert buckets[0] == slots[:11].sum() and buckets[1:-1] == slots[11:37].tolist()
+    assert buckets[-1] == slots[37:].sum()
