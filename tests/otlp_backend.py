@@ -62,6 +62,7 @@ class OtlpBackend:
         self.received: dict[str, list[Any]] = {"metrics": [], "logs": [], "traces": []}  # accepted
         self.seen: dict[str, list[Any]] = {"metrics": [], "logs": [], "traces": []}  # every attempt, answered or not
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []  # HTTP request paths accepted, e.g. /otlp/v1/logs (Loki)
         self.attempts = 0
         self.attempt_times: list[float] = []
         self.fail: deque[Failure] = deque()
@@ -107,6 +108,7 @@ class OtlpBackend:
     async def start_http(self, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> str:
         app = web.Application(client_max_size=1 << 30)
         app.router.add_post("/v1/{signal}", self._http)
+        app.router.add_post("/{prefix:.+}/v1/{signal}", self._http)  # e.g. Loki's /otlp/v1/logs
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port, ssl_context=ssl_context)
@@ -128,6 +130,7 @@ class OtlpBackend:
             )
         self.received[signal].append(message)
         self.headers.append(dict(request.headers))
+        self.paths.append(request.path)
         response = RESPONSES[signal]()
         if failure is not None:
             _partial(response, failure)

@@ -48,6 +48,10 @@ def _tcp(r: Array) -> dict[str, Array]:
     }
 
 
+def _proclife(r: Array) -> dict[str, Array]:
+    return {"duration_ns": r["end_ns"] - r["start_ns"]}
+
+
 BLOCK_OPS = {0: "read", 1: "write", 2: "flush", 3: "discard", 5: "secure_erase", 9: "write_zeroes"}
 
 
@@ -66,6 +70,12 @@ STREAMS = (
     EventProgram("open", "openat() calls: pid, comm, filename, flags, result and errno, cgroup", "open", enrich=_open),
     EventProgram("tcp", "TCP connect/accept latency and retransmits with addresses and ports", "tcp", enrich=_tcp),
     EventProgram("biolatency", "block I/O requests: latency, device, operation, size", "biolatency", enrich=_bio),
+    EventProgram(
+        "proclife",
+        "process lifetimes, exec to exit: pid, ppid, uid, comm, filename, exit code",
+        "proclife",
+        enrich=_proclife,
+    ),
     EventProgram("oomkill", "OOM kills: victim pid, comm, memory; the triggering task", "oomkill"),
 )
 CATALOG: dict[str, EventProgram] = {p.name: p for p in STREAMS}

@@ -55,7 +55,7 @@ class EbpfEventsConfig(ComponentConfig):
 
     programs: list[str | CustomProgram] = Field(
         min_length=1,
-        description="built-in programs by name (exec, open, tcp, biolatency, oomkill, profile) "
+        description="built-in programs by name (exec, proclife, open, tcp, biolatency, oomkill, profile) "
         "or custom objects {name, object, map, struct|schema}",
     )
     transport: Literal["ringbuf", "perf"] = Field(

@@ -104,6 +104,31 @@ async def test_exec_events(transport: str, attach: str) -> None:
         assert r.lost("exec") == 0
 
 
+@pytest.mark.parametrize("attach", ["tp_btf", "raw_tp", "tracepoint"])
+async def test_proclife_exec_to_exit_with_exit_status(attach: str) -> None:
+    async with running({"programs": ["proclife"], "max_latency": "50ms", "attach": [attach]}) as r:
+        loaded = r.telemetry.gauge("bpf_programs_loaded", "")
+        assert loaded.value(receiver="ebpf_events", program="proclife", handler="exit", attach=attach) == 1
+        # sh forks and execs a sleep, then exits 7; a second sleep is killed by a signal
+        shell = await asyncio.create_subprocess_exec("/bin/sh", "-c", "/usr/bin/sleep 0.2; exit 7")
+        killed = await asyncio.create_subprocess_exec("/usr/bin/sleep", "30")
+        killed.kill()
+        await asyncio.gather(shell.wait(), killed.wait())
+        pids = {shell.pid, killed.pid}
+        await r.until(lambda: pids <= {row["pid"] for row in r.sink.rows("proclife")})
+        rows = r.sink.rows("proclife")
+        sh = next(row for row in rows if row["pid"] == shell.pid)
+        assert (sh["comm"], sh["filename"], sh["exit_code"], sh["exit_signal"]) == ("sh", "/bin/sh", 7, 0)
+        assert sh["ppid"] == os.getpid() and sh["uid"] == os.getuid() and sh["cgroup_id"] > 0
+        child = next(row for row in rows if row["ppid"] == shell.pid)
+        assert (child["comm"], child["filename"], child["exit_code"]) == ("sleep", "/usr/bin/sleep", 0)
+        assert child["duration_ns"] == child["end_ns"] - child["start_ns"] >= 200_000_000
+        assert sh["start_ns"] < child["start_ns"] < child["end_ns"] <= sh["end_ns"]
+        k = next(row for row in rows if row["pid"] == killed.pid)
+        assert (k["exit_code"], k["exit_signal"]) == (0, 9)
+        assert r.lost("proclife") == 0
+
+
 async def test_open_events_with_errno() -> None:
     missing = f"/tmp/ebpf-collector-missing-{uuid.uuid4().hex}"
     async with running({"programs": ["open"], "max_latency": "50ms"}) as r:
