@@ -19,7 +19,10 @@ _DENSE_FACTOR = 4
 
 def factorize(batch: EventBatch, name: str) -> tuple[Array, list[AttrValue]]:
     """(codes, distinct values as attribute values): the batch's own dictionary
-    encoding when an enricher recorded one, else computed (EventBatch.factorize)."""
+    encoding when an enricher recorded one, else computed (EventBatch.factorize).
+    A column the batch does not have is one empty value for every row."""
+    if name not in batch.field_names():
+        return np.zeros(len(batch), np.int64), [""]
     codes, values = batch.factorize(name)
     return codes, [attr_value(v) for v in values]
 

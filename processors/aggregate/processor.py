@@ -88,9 +88,10 @@ class AggregateProcessor(Processor[AggregateConfig]):
             spec = m.spec
             if spec.source is not None and spec.source != batch.source:
                 continue
-            missing = [f for f in (*spec.group_by, *([spec.field] if spec.field else [])) if f not in names]
-            if missing:
-                self._skip(spec.name, batch.source, missing)
+            # A group_by attribute the batch lacks (no pod matched: k8s_metadata added no
+            # columns) is an empty label; a missing value field makes the metric unusable.
+            if spec.field is not None and spec.field not in names:
+                self._skip(spec.name, batch.source, [spec.field])
                 continue
             rows, groups = group_rows(batch, spec.group_by)
             slots, new = m.table.assign(groups, wall, now)

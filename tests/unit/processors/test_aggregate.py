@@ -261,7 +261,7 @@ async def test_metrics_pass_through_and_events_are_consumed() -> None:
     assert sink2.items == [ev]
 
 
-async def test_events_without_the_field_are_skipped_and_counted() -> None:
+async def test_missing_group_by_is_an_empty_label_and_missing_field_is_skipped() -> None:
     proc, sink, telemetry = make(
         "aggregate",
         {
@@ -269,13 +269,18 @@ async def test_events_without_the_field_are_skipped_and_counted() -> None:
                 {"name": "by_pod", "type": "counter", "group_by": ["k8s.pod.name"]},
                 {"name": "from_other", "type": "counter", "source": "other"},
                 {"name": "all", "type": "counter"},
+                {"name": "bytes", "type": "counter", "field": "no_such_field"},
             ]
         },
     )
     await proc.consume(events([1, 2], b"x", 1))
     await proc.flush()
-    assert [m.name for m in sink.metrics()] == ["all"]
-    assert telemetry.counter("aggregate_skipped_batches", "").value(processor="aggregate", metric="by_pod") == 1
+    metrics = {m.name: m for m in sink.metrics()}
+    assert sorted(metrics) == ["all", "by_pod"]
+    # no pod matched (the enricher added no column): counted under an empty pod name
+    (point,) = metrics["by_pod"].points
+    assert point.attributes == {"k8s.pod.name": ""} and point.value == 2  # type: ignore[union-attr]
+    assert telemetry.counter("aggregate_skipped_batches", "").value(processor="aggregate", metric="bytes") == 1
 
 
 async def test_columns_added_by_processors_group_like_fields() -> None:
