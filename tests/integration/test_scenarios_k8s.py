@@ -6,6 +6,7 @@ cgroups with processes in them; Prometheus is scraped like a user would."""
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import subprocess
@@ -147,3 +148,83 @@ async def test_gadget_exec_per_pod_counts_default_namespace_only(
     ]
     # the other namespace is filtered out, and so is everything outside a pod (no namespace)
     assert {s.labels.get("k8s_namespace_name") for s in exec_samples} == {"default"}
+
+
+# -- scenario 2: run-queue latency of the service's pods ------------------------------
+
+SPIN = ["sh", "-c", "while :; do :; done"]
+
+
+async def test_runqlat_per_pod_summary_and_histogram_for_the_selected_pods(
+    api: FakeKubeApi, lab: CgroupLab, tmp_path: Path
+) -> None:
+    def pod(name: str, namespace: str, app: str) -> str:
+        uid, cid = str(uuid.uuid4()), _hex()
+        api.add(make_pod(name, namespace, NODE, uid=uid, containers={"api": cid}, labels={"app": app}))
+        path, _ = lab.cgroup(f"/kubepods/burstable/pod{uid}/{cid}")
+        return lab.v2 + path
+
+    selected = {"api-1": pod("api-1", "shop", "triangle-api"), "api-2": pod("api-2", "shop", "triangle-api")}
+    others = [pod("db-0", "shop", "db"), pod("api-x", "staging", "triangle-api")]  # wrong label; wrong namespace
+    env = {"RUNQLAT_INTERVAL": "200ms", "RUNQLAT_NAMESPACE": "shop", "RUNQLAT_APP": "triangle-api"}
+    async with Collector(EXAMPLES / "runqlat-per-pod.yaml", api, tmp_path, **env) as c:
+        # replicas competing for the CPUs: more spinners than cores, in every pod
+        per_pod = (os.cpu_count() or 1) // 2 + 1
+        spinners = [
+            subprocess.Popen(SPIN, preexec_fn=in_cgroup(cgroup))
+            for cgroup in [*selected.values(), *others]
+            for _ in range(per_pod)
+        ]
+        try:
+
+            def measured() -> list[Sample] | None:
+                """A scrape where both selected pods waited in the last window (quantiles
+                of a window without waits are NaN, as Prometheus summaries report them)."""
+                samples = c.samples()
+                pods = {
+                    s.labels.get("k8s_pod_name")
+                    for s in samples
+                    if s.name == "triangle_corp_runq_microseconds" and not math.isnan(s.value)
+                }
+                return samples if pods >= set(selected) else None
+
+            samples = await c.until(measured, "run-queue summaries of both selected pods")
+        finally:
+            for p in spinners:
+                p.kill()
+                p.wait()
+
+    runq = [s for s in samples if s.name.startswith("triangle_corp_runq")]
+    assert {(s.labels["k8s_namespace_name"], s.labels["k8s_pod_name"]) for s in runq} == {
+        ("shop", "api-1"),
+        ("shop", "api-2"),
+    }  # db-0 (label), api-x (namespace) and everything outside a pod are filtered out
+    for name in selected:
+
+        def of(metric: str, name: str = name) -> list[Sample]:
+            return [s for s in runq if s.name == metric and s.labels["k8s_pod_name"] == name]
+
+        # quantiles describe the last aggregation window, _sum and _count every wait so far
+        quantiles = {float(s.labels["quantile"]): s.value for s in of("triangle_corp_runq_microseconds")}
+        assert sorted(quantiles) == [0.0, 0.25, 0.5, 1.0]
+        assert 0 < quantiles[0.0] <= quantiles[0.25] <= quantiles[0.5] <= quantiles[1.0]
+        [count] = [s.value for s in of("triangle_corp_runq_microseconds_count")]
+        [total] = [s.value for s in of("triangle_corp_runq_microseconds_sum")]
+        assert count >= 1 and total > 0
+        # spinners preempted by each other wait about a scheduler slice: ms, not ns
+        assert quantiles[1.0] > 100
+
+        # the histogram counted the same waits: same count and sum, and every
+        # quantile and the mean lie within its occupied buckets
+        buckets = sorted((float(s.labels["le"]), s.value) for s in of("triangle_corp_runq_latency_microseconds_bucket"))
+        bounds, cumulative = [le for le, _ in buckets], [v for _, v in buckets]
+        assert bounds[-1] == float("inf") and cumulative == sorted(cumulative)
+        [h_count] = [s.value for s in of("triangle_corp_runq_latency_microseconds_count")]
+        [h_sum] = [s.value for s in of("triangle_corp_runq_latency_microseconds_sum")]
+        assert h_count == cumulative[-1] == count
+        assert h_sum == pytest.approx(total, rel=1e-6)
+        first = next(i for i, v in enumerate(cumulative) if v > 0)
+        last = next(i for i, v in enumerate(cumulative) if v == count)
+        low, high = (bounds[first - 1] if first else 0.0), bounds[last]
+        assert low <= quantiles[0.0] and quantiles[1.0] <= high
+        assert low <= total / count <= high
