@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * events.bpf.h - event stream output shared by the event programs
- * (exec, open, tcp, biolatency, oomkill, bench_events).
+ * (exec, open, tcp, biolatency, oomkill, runqlat_events, bench_events).
  *
  * Maps every event program carries (user space finds them by name):
  *   events       BPF_MAP_TYPE_RINGBUF           the stream (default transport)

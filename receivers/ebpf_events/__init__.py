@@ -1,5 +1,5 @@
 """Receiver `ebpf_events`: kernel event streams (ring buffer or perf buffer) decoded
-as columns, plus the built-in event catalog (exec, open, tcp, biolatency, oomkill,
+as columns, plus the built-in event catalog (exec, open, tcp, biolatency, oomkill, runqlat,
 profile)."""
 
 from collector.component import Factory
@@ -9,7 +9,8 @@ from receivers.ebpf_events.receiver import EbpfEventsReceiver
 factory = Factory(
     type="ebpf_events",
     kind="receiver",
-    description="eBPF event streams (ring/perf buffer) as columns: exec, open, tcp, biolatency, oomkill, profile",
+    description="eBPF event streams (ring/perf buffer) as columns: exec, open, tcp, biolatency, oomkill, runqlat, "
+    "profile",
     config_model=EbpfEventsConfig,
     create=EbpfEventsReceiver,
     signals=frozenset({"metrics", "logs", "traces"}),

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from receivers.ebpf_events import columns as col
+
+if TYPE_CHECKING:
+    from receivers.ebpf_events.config import EbpfEventsConfig
 
 Array = np.ndarray[Any, Any]
 Enrich = Callable[[Array], dict[str, Array]]
@@ -22,6 +25,8 @@ class EventProgram:
     object: str  # bpf/<object>.bpf.c
     struct: str = "event"
     enrich: Enrich | None = None
+    # `.rodata` settings written before load, from the receiver's config
+    rodata: Callable[[EbpfEventsConfig], dict[str, int]] | None = None
 
 
 def _exec(r: Array) -> dict[str, Array]:
@@ -65,6 +70,10 @@ def _bio(r: Array) -> dict[str, Array]:
     }
 
 
+def _runqlat_rodata(config: EbpfEventsConfig) -> dict[str, int]:
+    return {"min_latency_ns": round(config.runqlat.min_latency * 1e9)}
+
+
 STREAMS = (
     EventProgram("exec", "process executions: pid, ppid, uid, comm, filename, args, cgroup", "exec", enrich=_exec),
     EventProgram("open", "openat() calls: pid, comm, filename, flags, result and errno, cgroup", "open", enrich=_open),
@@ -77,6 +86,12 @@ STREAMS = (
         enrich=_proclife,
     ),
     EventProgram("oomkill", "OOM kills: victim pid, comm, memory; the triggering task", "oomkill"),
+    EventProgram(
+        "runqlat",
+        "run-queue waits: latency from runnable to running, pid, comm, cgroup",
+        "runqlat_events",
+        rodata=_runqlat_rodata,
+    ),
 )
 CATALOG: dict[str, EventProgram] = {p.name: p for p in STREAMS}
 # `profile` is sampled, not streamed: see receivers/ebpf_events/profile.py.

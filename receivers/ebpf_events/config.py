@@ -50,12 +50,22 @@ class ProfileConfig(ComponentConfig):
     include_idle: bool = Field(False, description="count samples of the idle task")
 
 
+class RunqlatConfig(ComponentConfig):
+    min_latency: Duration = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="run-queue waits shorter than this are dropped in the kernel (e.g. 50us keeps event rates "
+        "low on busy nodes, but biases low quantiles); 0 sends every wait",
+    )
+
+
 class EbpfEventsConfig(ComponentConfig):
     """Event streams from eBPF programs, read in batches and decoded as columns."""
 
     programs: list[str | CustomProgram] = Field(
         min_length=1,
-        description="built-in programs by name (exec, proclife, open, tcp, biolatency, oomkill, profile) "
+        description="built-in programs by name (exec, proclife, open, tcp, biolatency, oomkill, runqlat, profile) "
         "or custom objects {name, object, map, struct|schema}",
     )
     transport: Literal["ringbuf", "perf"] = Field(
@@ -72,6 +82,7 @@ class EbpfEventsConfig(ComponentConfig):
     )
     attach: list[AttachKind] | None = Field(None, description="attach kinds allowed, e.g. [tracepoint]")
     profile: ProfileConfig = Field(default_factory=ProfileConfig, description="settings of the profile program")
+    runqlat: RunqlatConfig = Field(default_factory=RunqlatConfig, description="settings of the runqlat program")
 
     @field_validator("programs")
     @classmethod

@@ -42,7 +42,7 @@ class EbpfEventsReceiver(Receiver[EbpfEventsConfig]):
                     self.profiler = await asyncio.to_thread(Profiler, self.config.profile)
                     self._set_loaded("profile", {"sample": "perf_event"}, 1)
                     continue
-                spec = StreamSpec.of(program)
+                spec = StreamSpec.of(program, self.config)
                 stream = await asyncio.to_thread(EventStream, spec, self.config)
                 self.streams.append(stream)
                 self._set_loaded(stream.name, {h: v.kind for h, v in stream.obj.attached.items()}, 1)

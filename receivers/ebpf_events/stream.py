@@ -48,14 +48,17 @@ class StreamSpec:
     dtype: np.dtype[Any] | None
     enrich: Enrich | None
     builtin: bool
+    rodata: dict[str, int]
 
     @classmethod
-    def of(cls, program: str | CustomProgram) -> StreamSpec:
+    def of(cls, program: str | CustomProgram, config: EbpfEventsConfig) -> StreamSpec:
         if isinstance(program, str):
             p = CATALOG[program]
-            return cls(p.name, builtin_object(p.object), "events", p.struct, "lost_events", None, p.enrich, True)
+            rodata = p.rodata(config) if p.rodata else {}
+            obj = builtin_object(p.object)
+            return cls(p.name, obj, "events", p.struct, "lost_events", None, p.enrich, True, rodata)
         dtype = schema_dtype(program.event_schema) if program.event_schema else None
-        return cls(program.name, program.object, program.map, program.struct, program.lost_map, dtype, None, False)
+        return cls(program.name, program.object, program.map, program.struct, program.lost_map, dtype, None, False, {})
 
 
 class EventStream:
@@ -73,7 +76,7 @@ class EventStream:
             use_perf=use_perf,
             wakeup_bytes=config.wakeup_threshold,
             ring_map=spec.map,
-            rodata=rodata or {},
+            rodata={**spec.rodata, **(rodata or {})},
         )
         self.obj = BpfObject.load(spec.object, spec.name, config.attach, prepare=settings)
         self.reader: RingBuffer | PerfBuffer

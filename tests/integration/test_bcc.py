@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import pty
-import re
 import select
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from collector.component import ComponentError, Receiver
 from collector.config import load_config_file
@@ -142,6 +142,7 @@ def test_bash_commands_example(tmp_path: Path) -> None:
             "BASH_COMMANDS_INTERVAL": "200ms",
             "PROMETHEUS_ENDPOINT": f"127.0.0.1:{port}",
             "BASH_COMMANDS_LOG": str(log),
+            "KUBE_NODE_NAME": "node-bash-7",
         },
         stdout=output.open("w"),
         stderr=subprocess.STDOUT,
@@ -160,14 +161,22 @@ def test_bash_commands_example(tmp_path: Path) -> None:
 
         def counted() -> dict[str, int] | None:
             found = {
-                m.group(1): int(float(m.group(2)))
-                for m in re.finditer(
-                    rf'^commands_count_total\{{command="((?:[^"\\]|\\.)*)",pid="{bash}"\}} (\S+)$', scrape(port), re.M
-                )
+                s.labels["command"]: int(s.value)
+                for family in text_string_to_metric_families(scrape(port))
+                for s in family.samples
+                if s.name == "commands_count_total" and s.labels.get("pid") == str(bash)
             }
             return found if found == expected else None
 
         wait_for(counted, f"commands_count_total for pid {bash} == {expected}")
+        ours = [
+            s.labels
+            for family in text_string_to_metric_families(scrape(port))
+            for s in family.samples
+            if s.name == "commands_count_total" and s.labels.get("pid") == str(bash)
+        ]
+        assert all(labels.keys() == {"command", "pid", "nodename"} for labels in ours)
+        assert {labels["nodename"] for labels in ours} == {"node-bash-7"}
         wait_for(lambda: log.exists() and log.read_text().count(f'"pid":{bash},') == 5, "5 command events")
         lines = [line for line in log.read_text().splitlines() if f'"pid":{bash},' in line]
         assert '"command":"echo \'two words\'"' in lines[3]

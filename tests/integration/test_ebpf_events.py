@@ -210,6 +210,34 @@ async def test_biolatency_sees_direct_writes(tmp_path: Path, attach: str) -> Non
         assert row["device"] and row["latency_ns"] > 0 and row["error"] == 0
 
 
+@pytest.mark.parametrize("attach", ["tp_btf", "raw_tp", "tracepoint"])
+async def test_runqlat_reports_waits_of_competing_spinners(attach: str) -> None:
+    """More busy processes than CPUs: each one waits on the run queue for slices of
+    the others; every wait shorter than min_latency is dropped in the kernel."""
+    min_ns = 1_000_000
+    config = {"programs": ["runqlat"], "max_latency": "50ms", "attach": [attach], "runqlat": {"min_latency": "1ms"}}
+    async with running(config) as r:
+        loaded = r.telemetry.gauge("bpf_programs_loaded", "")
+        assert loaded.value(receiver="ebpf_events", program="runqlat", handler="sched_switch", attach=attach) == 1
+        spinners = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range((os.cpu_count() or 1) + 1)]
+        try:
+            pids = {p.pid for p in spinners}
+            await r.until(lambda: {row["pid"] for row in r.sink.rows("runqlat")} >= pids, timeout=30)
+        finally:
+            for p in spinners:
+                p.kill()
+                p.wait()
+        rows = r.sink.rows("runqlat")
+        assert all(row["latency_ns"] >= min_ns for row in rows)  # the in-kernel filter
+        ours = [row for row in rows if row["pid"] in pids]
+        assert all(row["tid"] == row["pid"] for row in ours)
+        assert "sh" in {row["comm"] for row in ours}  # (before its exec, a child still has the parent's comm)
+        own_cgroup = os.stat(f"/sys/fs/cgroup{Path('/proc/self/cgroup').read_text().split('::')[-1].strip()}").st_ino
+        # the tracepoint record names the task by thread id only: no cgroup, user space goes by pid
+        assert {row["cgroup_id"] for row in ours} == ({0} if attach == "tracepoint" else {own_cgroup})
+        assert r.lost("runqlat") == 0
+
+
 def _memory_cgroup(name: str, limit: int) -> tuple[Path, Path]:
     """A memory-limited cgroup (v2 when its memory controller is there, else v1):
     returns (directory, file to write a pid into)."""
