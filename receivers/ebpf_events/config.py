@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from collector.bpf.stats import BpfStatsOption
 from collector.component import ComponentConfig
 from collector.config import Duration
 
@@ -50,7 +51,7 @@ class ProfileConfig(ComponentConfig):
     include_idle: bool = Field(False, description="count samples of the idle task")
 
 
-class EbpfEventsConfig(ComponentConfig):
+class EbpfEventsConfig(BpfStatsOption):
     """Event streams from eBPF programs, read in batches and decoded as columns."""
 
     programs: list[str | CustomProgram] = Field(
