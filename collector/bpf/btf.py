@@ -3,8 +3,9 @@
 An event struct or map key described in a `.bpf.o`'s BTF (or a loaded map's BTF
 from the kernel) becomes a numpy structured dtype with the C layout: same
 offsets, same itemsize, so raw kernel bytes can be viewed as columns without
-copying. `char[N]` becomes `SN` (bytes, NUL padded), other arrays sub-arrays,
-enums their integer, pointers u8. Bitfields are not representable as numpy
+copying. `char[N]` becomes `SN` (bytes, NUL padded); other arrays, including
+`unsigned char[N]` / `__u8[N]` (addresses, MACs: bytes after a NUL matter), are
+sub-arrays; enums become their integer, pointers u8. Bitfields are not representable as numpy
 fields and are left out (their bytes are still covered by the itemsize).
 
 Parsing goes through libbpf's BTF API (btf__parse, btf__type_by_id, ...): we
@@ -162,8 +163,7 @@ class Btf:
             return np.dtype(f"<f{t.size_or_type}")
         if t.kind == ARRAY:
             elem_id, _, nelems = t.extra
-            elem = self.resolve(elem_id)
-            if elem.kind == INT and elem.size_or_type == 1 and not (elem.extra[0] >> 24) & INT_BOOL:
+            if is_text_char(self.resolve(elem_id)):
                 return np.dtype(f"S{nelems}")  # char[N]: a C string
             return np.dtype((self.dtype(elem_id), (nelems,)))
         if t.kind in (STRUCT, UNION):
@@ -211,6 +211,18 @@ class Btf:
             name_off, raw = t.extra[2 * i : 2 * i + 2]
             out[ctypes.c_int32(raw).value if t.kind_flag else raw] = self.name_at(name_off)
         return out
+
+
+def is_text_char(t: BtfType) -> bool:
+    """Plain `char`, the element type of C strings. Signedness cannot tell it from
+    `unsigned char` / `signed char` (char is signed on x86 and unsigned on arm64, and
+    clang never sets the CHAR bit), so the name decides; pahole may set INT_CHAR."""
+    if t.kind != INT or t.size_or_type != 1:
+        return False
+    encoding = t.extra[0] >> 24
+    if encoding & INT_BOOL:
+        return False
+    return bool(encoding & INT_CHAR) or t.name == "char"
 
 
 _KIND_NAMES = {INT: "int", PTR: "pointer", ARRAY: "array", STRUCT: "struct", UNION: "union", ENUM: "enum",

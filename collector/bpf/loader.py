@@ -236,16 +236,35 @@ def _culprit(lines: list[str], candidates: set[str]) -> str | None:
     return None
 
 
+# Lines where the verifier says what is wrong (rather than tracing instructions).
+_VERIFIER_REASON = re.compile(
+    r"invalid|\bR\d+ |unbounded|not allowed|expected|!read_ok|math between|unknown func|"
+    r"out of bounds|outside of the allowed|back-edge|too many|misaligned|unreleased|leaks"
+)
+VERIFIER_TAIL = 8
+
+
 def _failure(lines: list[str], program: str) -> str:
     """One line saying why `program` failed, then the verifier's own words if it spoke."""
     verifier = _verifier_log(lines)
     if verifier:
-        return "rejected by the verifier:\n" + "\n".join("      " + ln for ln in verifier[-8:])
+        return "rejected by the verifier:\n" + "\n".join("      " + ln for ln in verifier_excerpt(verifier))
     marker = f"prog '{program}': "
     for line in lines:
         if marker in line and "failed" in line:
             return "load failed: " + line.split(marker, 1)[1].strip()
     return "load failed: " + (lines[-1].removeprefix("libbpf: ").strip() if lines else "unknown reason")
+
+
+def verifier_excerpt(log: list[str], n: int = VERIFIER_TAIL) -> list[str]:
+    """The last `n` lines, preceded by the first line that states a reason when that
+    line is earlier (the tail alone may be register dumps and instruction counts)."""
+    tail = log[-n:]
+    start = len(log) - len(tail)
+    for i, line in enumerate(log[:start]):
+        if _VERIFIER_REASON.search(line):
+            return [line, "...", *tail] if i + 1 < start else [line, *tail]
+    return tail
 
 
 def _verifier_log(lines: list[str]) -> list[str]:

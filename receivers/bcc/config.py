@@ -18,6 +18,7 @@ from typing import Literal, Self
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from collector.bpf.stats import BpfStatsOption
 from collector.component import ComponentConfig
 from collector.config import Duration, Position
 
@@ -162,7 +163,7 @@ class AttachConfig(ComponentConfig):
         return self
 
 
-class BccConfig(ComponentConfig):
+class BccConfig(BpfStatsOption):
     """C source compiled with BCC at start; its tables become metrics and event streams."""
 
     source: str | None = Field(None, description="BCC C source, inline")

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from collector.bpf.stats import ProgramStats
 from collector.component import ComponentContext, ComponentError, Receiver
 from collector.model import EventBatch, Metric, now_ns
 from collector.polling import MapPoller
@@ -42,10 +43,12 @@ class BccReceiver(Receiver[BccConfig]):
         self._received = t.counter("receiver_events_received", "Kernel events received, per program table")
         self._lost = t.counter("receiver_events_lost", "Kernel events lost (perf buffer overrun), per program table")
         self._rid = rid
+        self._stats: ProgramStats | None = None
 
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._stats = ProgramStats(self.ctx.telemetry, self._rid, run_time=self.config.bpf_stats)
         try:
             await asyncio.to_thread(self._build)
         except (CompileError, ComponentError, OSError, ValueError) as exc:
@@ -78,6 +81,12 @@ class BccReceiver(Receiver[BccConfig]):
         self._bpf = compile_bcc(text, cfg.cflags, origin)
         for i, point in enumerate(cfg.attach):
             self._attach(i, point, origin)
+        if self._stats is not None:
+            # Every function BCC loaded: attached from `attach`, or by itself from its name prefix
+            kinds = {point.handler: point.kind for point in cfg.attach}
+            for name, func in self._bpf.funcs.items():
+                handler = name.decode()
+                self._stats.add(self, func.fd, "bcc", handler, kinds.get(handler) or _autoattach_kind(handler))
         # A table named wrongly fails here, not at the first read.
         for kind, name in [
             *(("metrics", d.table_name) for d in (*cfg.metrics.counters, *cfg.metrics.histograms)),
@@ -135,6 +144,8 @@ class BccReceiver(Receiver[BccConfig]):
 
     def _cleanup(self) -> None:
         self._readers.clear()
+        if self._stats is not None:
+            self._stats.close()  # before BCC closes the program fds
         if self._bpf is not None:
             self._bpf.cleanup()
             self._bpf = None
@@ -188,6 +199,25 @@ class BccReceiver(Receiver[BccConfig]):
             keys, values = read_table(self._bpf[hist.table_name.encode()], hist.table_name)
             out.append(describe.histogram(hist, keys, values, self._start_ns, now))
         return out
+
+
+_AUTOATTACH_PREFIXES = (
+    ("kprobe__", "kprobe"),
+    ("kretprobe__", "kretprobe"),
+    ("tracepoint__", "tracepoint"),
+    ("raw_tracepoint__", "raw_tracepoint"),
+    ("kfunc__", "fentry"),
+    ("kretfunc__", "fexit"),
+    ("lsm__", "lsm"),
+)
+
+
+def _autoattach_kind(handler: str) -> str:
+    """BCC attaches functions by their name prefix (TRACEPOINT_PROBE -> tracepoint__...)."""
+    for prefix, kind in _AUTOATTACH_PREFIXES:
+        if handler.startswith(prefix):
+            return kind
+    return "none"  # loaded, not attached by BCC (e.g. a tail-call target)
 
 
 def _b(text: str | None) -> bytes | None:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from collector.bpf.stats import BpfStatsOption
 from collector.component import ComponentConfig
 from collector.config import Duration
 
@@ -60,7 +61,7 @@ class RunqlatConfig(ComponentConfig):
     )
 
 
-class EbpfEventsConfig(ComponentConfig):
+class EbpfEventsConfig(BpfStatsOption):
     """Event streams from eBPF programs, read in batches and decoded as columns."""
 
     programs: list[str | CustomProgram] = Field(

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 
 from collector.bpf import BpfLoadError
+from collector.bpf.stats import ProgramStats
 from collector.component import ComponentContext, ComponentError, Receiver
 from collector.model import EventBatch
 from receivers.ebpf_events.config import EbpfEventsConfig
@@ -33,19 +34,20 @@ class EbpfEventsReceiver(Receiver[EbpfEventsConfig]):
         self._received = t.counter("events_received", "Kernel events read from BPF buffers, per program")
         self._lost = t.counter("events_lost", "Kernel events lost (buffer full), per program")
         self._read_errors = t.counter("receiver_poll_errors", "Failed reads of BPF maps or buffers")
-        self._loaded = t.gauge("bpf_programs_loaded", "BPF programs loaded and attached, by attach kind")
+        self._stats: ProgramStats | None = None
 
     async def start(self) -> None:
+        self._stats = stats = ProgramStats(self.ctx.telemetry, str(self.ctx.id), run_time=self.config.bpf_stats)
         try:
             for program in self.config.programs:
                 if program == "profile":
                     self.profiler = await asyncio.to_thread(Profiler, self.config.profile)
-                    self._set_loaded("profile", {"sample": "perf_event"}, 1)
+                    stats.track(self.profiler.obj, "profile")
                     continue
                 spec = StreamSpec.of(program, self.config)
                 stream = await asyncio.to_thread(EventStream, spec, self.config)
                 self.streams.append(stream)
-                self._set_loaded(stream.name, {h: v.kind for h, v in stream.obj.attached.items()}, 1)
+                stats.track(stream.obj, stream.name)
                 # the series exist (at 0) from the start: "no loss" is visible, not absent
                 self._received.add(0, receiver=str(self.ctx.id), program=stream.name)
                 self._lost.add(0, receiver=str(self.ctx.id), program=stream.name)
@@ -61,10 +63,6 @@ class EbpfEventsReceiver(Receiver[EbpfEventsConfig]):
             self._drain_task = asyncio.create_task(self._drain_loop(), name=f"receiver:{self.ctx.id}")
         if self.profiler is not None:
             self._tasks.append(asyncio.create_task(self._profile_loop(), name=f"receiver:{self.ctx.id}:profile"))
-
-    def _set_loaded(self, program: str, attached: dict[str, str], value: int) -> None:
-        for handler, kind in attached.items():
-            self._loaded.set(value, receiver=str(self.ctx.id), program=program, handler=handler, attach=kind)
 
     async def _drain_loop(self) -> None:
         # Stopped by a flag, not by cancellation: asyncio.wait_for in Python 3.11 can
@@ -151,10 +149,14 @@ class EbpfEventsReceiver(Receiver[EbpfEventsConfig]):
             await self.drain()
             await self.flush_profile()
         for stream in self.streams:
-            self._set_loaded(stream.name, {h: v.kind for h, v in stream.obj.attached.items()}, 0)
+            if self._stats is not None:
+                self._stats.untrack(stream.obj)
             stream.close()
         self.streams.clear()
         if self.profiler is not None:
-            self._set_loaded("profile", {"sample": "perf_event"}, 0)
+            if self._stats is not None:
+                self._stats.untrack(self.profiler.obj)
             self.profiler.close()
             self.profiler = None
+        if self._stats is not None:
+            self._stats.close()

@@ -4,13 +4,13 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from collector.component import ComponentConfig
+from collector.bpf.stats import BpfStatsOption
 from collector.config import Duration
 
 AttachKind = Literal["tp_btf", "fentry", "raw_tp", "kprobe", "tracepoint"]
 
 
-class EbpfMapsConfig(ComponentConfig):
+class EbpfMapsConfig(BpfStatsOption):
     """Built-in programs that aggregate in the kernel, read on an interval."""
 
     programs: list[str] = Field(min_length=1, description="built-in programs by name, e.g. [runqlat, syscalls]")

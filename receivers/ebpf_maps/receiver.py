@@ -4,6 +4,7 @@ import asyncio
 
 from collector.bpf import BpfLoadError, BpfObject
 from collector.bpf.objects import builtin_object
+from collector.bpf.stats import ProgramStats
 from collector.component import ComponentContext, ComponentError, Receiver
 from collector.model import Metric, now_ns
 from collector.polling import MapPoller
@@ -19,12 +20,10 @@ class EbpfMapsReceiver(Receiver[EbpfMapsConfig]):
         super().__init__(config, ctx)
         self._loaded: list[tuple[MapProgram, BpfObject, int]] = []
         self.poller = MapPoller(ctx, config.interval, self._collect, self.emit)
-        telemetry = self.ctx.telemetry
-        self._programs_gauge = telemetry.gauge(
-            "bpf_programs_loaded", "BPF programs loaded and attached, by attach kind"
-        )
+        self._stats: ProgramStats | None = None
 
     async def start(self) -> None:
+        self._stats = ProgramStats(self.ctx.telemetry, str(self.ctx.id), run_time=self.config.bpf_stats)
         for name in self.config.programs:
             program = CATALOG[name]
             try:
@@ -35,10 +34,7 @@ class EbpfMapsReceiver(Receiver[EbpfMapsConfig]):
                 await self.shutdown()
                 raise ComponentError(str(exc)) from exc
             self._loaded.append((program, obj, now_ns()))
-            for handler, variant in obj.attached.items():
-                self._programs_gauge.set(
-                    1, receiver=str(self.ctx.id), program=name, handler=handler, attach=variant.kind
-                )
+            self._stats.track(obj, name)
         self.poller.start()
 
     async def poll(self) -> None:
@@ -55,10 +51,10 @@ class EbpfMapsReceiver(Receiver[EbpfMapsConfig]):
     async def shutdown(self) -> None:
         """Stop polling, emit a last reading so nothing counted is lost, detach."""
         await self.poller.stop()
-        for program, obj, _ in self._loaded:
-            for handler, variant in obj.attached.items():
-                self._programs_gauge.set(
-                    0, receiver=str(self.ctx.id), program=program.name, handler=handler, attach=variant.kind
-                )
+        for _, obj, _ in self._loaded:
+            if self._stats is not None:
+                self._stats.untrack(obj)
             obj.close()
         self._loaded.clear()
+        if self._stats is not None:
+            self._stats.close()

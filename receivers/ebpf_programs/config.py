@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from collector.bpf.stats import BpfStatsOption
 from collector.component import ComponentConfig
 from collector.config import Duration
 from collector.mapmetrics import MetricsSpec
@@ -38,7 +39,7 @@ class ProgramConfig(ComponentConfig):
     socket: SocketAttach = Field(SocketAttach(), description="for socket filter programs: which interface")
 
 
-class EbpfProgramsConfig(ComponentConfig):
+class EbpfProgramsConfig(BpfStatsOption):
     """Run ebpf_exporter programs unchanged: compiled objects plus their metric configs."""
 
     config_dir: Path | None = Field(None, description="directory of <name>.yaml + <name>.bpf.o (--config.dir)")
@@ -50,9 +51,6 @@ class EbpfProgramsConfig(ComponentConfig):
     )
     node_label: str | None = Field(
         None, description="add this label with the node name ($NODE_NAME, else the hostname) to every series"
-    )
-    bpf_stats: bool = Field(
-        False, description="measure each program's run time and run count (kernel BPF statistics; small cost per run)"
     )
     attach: list[AttachKind] | None = Field(None, description="attach kinds allowed, when a preferred one misbehaves")
 

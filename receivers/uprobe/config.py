@@ -5,6 +5,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
+from collector.bpf.stats import BpfStatsOption
 from collector.component import ComponentConfig
 from collector.config import Duration
 
@@ -79,7 +80,7 @@ class ProbeConfig(ComponentConfig):
         return self.latency_metric or f"{self.metric.removesuffix('_total')}_duration"
 
 
-class UprobeConfig(ComponentConfig):
+class UprobeConfig(BpfStatsOption):
     """Count calls of functions in binaries you cannot change, and optionally time them."""
 
     probes: list[ProbeConfig] = Field(min_length=1, max_length=MAX_PROBES, description="functions to probe")

@@ -24,6 +24,7 @@ import numpy as np
 from collector.bpf import BpfLoadError, BpfObject
 from collector.bpf.libbpf import LibbpfError
 from collector.bpf.objects import builtin_object
+from collector.bpf.stats import ProgramStats
 from collector.component import ComponentContext, ComponentError, Receiver
 from collector.model import HistogramPoint, Metric, MetricBatch, MetricKind, NumberPoint, Point, now_ns
 from collector.model.buckets import NS_SLOT_BOUNDS_SECONDS, ns_slots_to_seconds_buckets
@@ -69,6 +70,7 @@ class UprobeReceiver(Receiver[UprobeConfig]):
         self._lock = threading.Lock()  # attach/detach and close run in worker threads
         self._tasks: list[asyncio.Task[None]] = []
         self._start_ns = now_ns()
+        self._stats: ProgramStats | None = None
         t = ctx.telemetry
         self._attached = t.gauge("uprobe_attachments", "Processes or files each uprobe is attached to")
         self._reattached = t.counter("uprobe_reattachments", "Re-attachments after a target restarted or was replaced")
@@ -76,6 +78,7 @@ class UprobeReceiver(Receiver[UprobeConfig]):
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self) -> None:
+        self._stats = ProgramStats(self.ctx.telemetry, str(self.ctx.id), run_time=self.config.bpf_stats)
         try:
             await asyncio.to_thread(self._load)
             for probe in self._probes:
@@ -109,6 +112,8 @@ class UprobeReceiver(Receiver[UprobeConfig]):
         obj = BpfObject.load(builtin_object("uprobe"), f"{self.ctx.id}", autoattach=False)
         self._obj = obj
         self._programs = (obj.program("on_entry"), obj.program("on_return"))
+        if self._stats is not None:
+            self._stats.track(obj, "uprobe")
         flags = obj.map("probe_flags")
         for probe in self._probes:
             value = FLAG_LATENCY if probe.config.latency else 0
@@ -119,8 +124,12 @@ class UprobeReceiver(Receiver[UprobeConfig]):
             for probe in self._probes:
                 self._detach(probe, list(probe.links))
             if self._obj is not None:
+                if self._stats is not None:
+                    self._stats.untrack(self._obj)
                 self._obj.close()
                 self._obj = None
+            if self._stats is not None:
+                self._stats.close()
 
     # -- attaching ------------------------------------------------------------
     async def refresh(self) -> None:

@@ -55,3 +55,53 @@ def test_file_without_btf_is_a_clear_error(tmp_path: Path) -> None:
     junk.write_bytes(b"not an ELF")
     with pytest.raises(BtfError, match="no BTF"):
         Btf.from_file(junk)
+
+
+BYTE_ARRAYS = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+struct addresses {
+    char name[8];
+    __u8 mac[6];
+    unsigned char addr6[16];
+    signed char deltas[2];
+    __u16 port;
+};
+struct addresses dummy SEC(".data");
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def test_unsigned_char_arrays_are_numbers_not_strings(objects: Path, tmp_path: Path) -> None:
+    """`char[N]` is a C string; `__u8[N]`, `unsigned char[N]` and `signed char[N]` are numbers
+    whose bytes after a NUL still matter (an IPv6 address, a MAC)."""
+    from tests.programs import compile_bpf
+
+    source = tmp_path / "byte_arrays.bpf.c"
+    source.write_text(BYTE_ARRAYS)
+    obj = compile_bpf(source, tmp_path / "byte_arrays.bpf.o")
+    with Btf.from_file(obj) as btf:
+        dtype = btf.struct_dtype("addresses")
+    assert dtype["name"] == np.dtype("S8")
+    assert dtype["mac"] == np.dtype(("u1", (6,)))
+    assert dtype["addr6"] == np.dtype(("u1", (16,)))
+    assert dtype["deltas"] == np.dtype(("i1", (2,)))
+    raw = bytearray(dtype.itemsize)
+    raw[8:14] = b"\x02\x00\x00\x00\x00\x01"  # a MAC with NULs in the middle
+    raw[14:30] = bytes([0xFE, 0x80] + [0] * 13 + [1])  # fe80::1
+    row = np.frombuffer(bytes(raw), dtype)[0]
+    assert bytes(row["mac"]) == b"\x02\x00\x00\x00\x00\x01"
+    assert bytes(row["addr6"]).hex() == "fe80" + "00" * 13 + "01"
+
+
+def test_kernel_in6_addr_bytes_are_a_uint8_array() -> None:
+    vmlinux = Path("/sys/kernel/btf/vmlinux")
+    if not vmlinux.exists():
+        unavailable("kernel BTF")
+    with Btf.from_file(vmlinux) as btf:
+        in6 = btf.struct_dtype("in6_addr")
+        eth = btf.struct_dtype("ethhdr")
+        task = btf.struct_dtype("task_struct")
+    assert in6["in6_u"]["u6_addr8"] == np.dtype(("u1", (16,)))
+    assert eth["h_dest"] == np.dtype(("u1", (6,)))  # unsigned char h_dest[ETH_ALEN]
+    assert task["comm"] == np.dtype("S16")  # char comm[16] stays a string
