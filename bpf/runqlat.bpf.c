@@ -21,6 +21,7 @@
 
 #include "log2.bpf.h"
 #include "runqlat.h"
+#include "task_state.bpf.h"
 
 #define TASK_RUNNING 0
 
@@ -45,24 +46,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct runq_hist);
 } runq_hist SEC(".maps");
-
-/* task_struct::state was renamed to __state (and became unsigned int) in 5.14. */
-struct task_struct___o {
-	volatile long int state;
-} __attribute__((preserve_access_index));
-
-struct task_struct___x {
-	unsigned int __state;
-} __attribute__((preserve_access_index));
-
-static __always_inline long get_task_state(void *task)
-{
-	struct task_struct___x *t = task;
-
-	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ((struct task_struct___o *)task, state);
-}
 
 static __always_inline void record_start(__u32 pid)
 {

@@ -23,6 +23,7 @@
 
 #include "events.bpf.h"
 #include "runqlat_events.h"
+#include "task_state.bpf.h"
 
 #define TASK_RUNNING 0
 /* tracepoint prev_state: "still runnable" is (state & 0xff) == 0, see runqlat.bpf.c */
@@ -38,24 +39,6 @@ struct {
 	__type(key, __u32);	/* thread id (task->pid) */
 	__type(value, __u64);	/* bpf_ktime_get_ns() when it became runnable */
 } start SEC(".maps");
-
-/* task_struct::state was renamed to __state (and became unsigned int) in 5.14. */
-struct task_struct___o {
-	volatile long int state;
-} __attribute__((preserve_access_index));
-
-struct task_struct___x {
-	unsigned int __state;
-} __attribute__((preserve_access_index));
-
-static __always_inline long get_task_state(void *task)
-{
-	struct task_struct___x *t = task;
-
-	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ((struct task_struct___o *)task, state);
-}
 
 static __always_inline void record_start(__u32 tid)
 {
