@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from collector.component import ComponentConfig
 from collector.config import Duration
 from collector.model import AttrValue
+from collector.net import ClientTls
 from collector.otlp import LogMapping, SpanMapping
 
 
@@ -14,18 +15,8 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class TlsSettings(_Section):
+class TlsSettings(ClientTls):
     insecure: bool = Field(False, description="plaintext (no TLS) when the endpoint has no scheme; for loopback")
-    ca_file: str | None = Field(None, description="PEM CA bundle to verify the server (default: system CAs)")
-    cert_file: str | None = Field(None, description="PEM client certificate, for mutual TLS")
-    key_file: str | None = Field(None, description="PEM private key of cert_file")
-    insecure_skip_verify: bool = Field(False, description="HTTP only: do not verify the server's certificate")
-
-    @model_validator(mode="after")
-    def _pair(self) -> TlsSettings:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file go together")
-        return self
 
 
 class RetrySettings(_Section):

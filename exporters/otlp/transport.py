@@ -5,10 +5,7 @@ partial), retryable (with the server's requested delay), or permanent."""
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import gzip
-import ssl
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from collector.component import ComponentError
 from collector.model import Signal
+from collector.net import retry_after_seconds
 from exporters.otlp.config import OtlpConfig
 
 
@@ -83,20 +81,6 @@ GZIP_LEVEL = 1  # CPU on the node matters more than bytes on the wire; protobuf 
 OFF_LOOP_BYTES = 64 << 10  # compress larger payloads in a thread (zlib releases the GIL)
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as delay-seconds or an HTTP-date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def _http_message(body: bytes, content_type: str) -> str:
     if "protobuf" in content_type:
         try:
@@ -123,21 +107,10 @@ class HttpTransport(Transport):
             self.headers["Content-Encoding"] = "gzip"
         self.session: aiohttp.ClientSession | None = None
 
-    def _ssl(self) -> ssl.SSLContext:
-        tls = self.config.tls
-        try:
-            ctx = ssl.create_default_context(cafile=tls.ca_file)
-            if tls.cert_file and tls.key_file:
-                ctx.load_cert_chain(tls.cert_file, tls.key_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise ComponentError(f"tls: {exc}") from exc
-        if tls.insecure_skip_verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(ssl=self._ssl(), limit=self.config.sending_queue.num_consumers + 1)
+        connector = aiohttp.TCPConnector(
+            ssl=self.config.tls.ssl_context(), limit=self.config.sending_queue.num_consumers + 1
+        )
         timeout = aiohttp.ClientTimeout(total=self.config.timeout)
         self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
 

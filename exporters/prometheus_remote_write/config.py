@@ -7,6 +7,7 @@ from pydantic import Field, field_validator, model_validator
 
 from collector.component import ComponentConfig
 from collector.config import Duration
+from collector.net import ClientTls
 
 # Headers the protocol fixes; a user header must not change them.
 PROTOCOL_HEADERS = frozenset({"content-type", "content-encoding", "x-prometheus-remote-write-version"})
@@ -35,25 +36,12 @@ class BasicAuthConfig(ComponentConfig):
     password: str = Field(description="e.g. an API token, written as ${env:TOKEN}")
 
 
-class TLSConfig(ComponentConfig):
-    ca_file: str | None = Field(None, description="CA bundle to verify the server with (default: system CAs)")
-    cert_file: str | None = Field(None, description="client certificate (mutual TLS)")
-    key_file: str | None = Field(None, description="client certificate's private key")
-    insecure_skip_verify: bool = Field(False, description="do not verify the server certificate")
-
-    @model_validator(mode="after")
-    def _pair(self) -> TLSConfig:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file go together")
-        return self
-
-
 class RemoteWriteConfig(ComponentConfig):
     endpoint: str = Field(description="remote write URL, e.g. http://mimir:9009/api/v1/push")
     tenant: str | None = Field(None, description="tenant id sent as X-Scope-OrgID (Mimir, Cortex, Loki)")
     headers: dict[str, str] = Field(default_factory=dict, description="extra HTTP headers, e.g. Authorization")
     basic_auth: BasicAuthConfig | None = None
-    tls: TLSConfig = Field(default_factory=TLSConfig)
+    tls: ClientTls = Field(default_factory=ClientTls)
     timeout: Duration = Field(10.0, gt=0, description="per request")
     external_labels: dict[str, str] = Field(
         default_factory=dict, description="labels added to every series (a series' own label wins)"

@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import email.utils
 import random
 import ssl
 import time
@@ -12,8 +11,9 @@ from collections import deque
 import aiohttp
 import cramjam
 
-from collector.component import ComponentContext, ComponentError, Exporter
+from collector.component import ComponentContext, Exporter
 from collector.model import Data, MetricBatch
+from collector.net import retry_after_seconds
 from exporters.prometheus_remote_write.config import RemoteWriteConfig
 from exporters.prometheus_remote_write.convert import Converter, FamilyMeta, PromSample
 from exporters.prometheus_remote_write.proto import METRIC_TYPES, WriteRequest
@@ -53,20 +53,6 @@ def encode(samples: list[PromSample], families: dict[str, FamilyMeta] | None) ->
                     type=METRIC_TYPES.get(meta.type, 0), metric_family_name=name, help=meta.help, unit=meta.unit
                 )
     return bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds (delta-seconds or an HTTP date), None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return min(max(when.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER)
 
 
 class RemoteWriteExporter(Exporter[RemoteWriteConfig]):
@@ -110,19 +96,7 @@ class RemoteWriteExporter(Exporter[RemoteWriteConfig]):
         return headers
 
     def _ssl(self) -> ssl.SSLContext | bool:
-        tls = self.config.tls
-        if not self.config.endpoint.startswith("https:"):
-            return True
-        try:
-            context = ssl.create_default_context(cafile=tls.ca_file)
-            if tls.cert_file and tls.key_file:
-                context.load_cert_chain(tls.cert_file, tls.key_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise ComponentError(f"TLS setup failed: {exc}") from exc
-        if tls.insecure_skip_verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return self.config.tls.ssl_context() if self.config.endpoint.startswith("https:") else True
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(ssl=self._ssl(), limit=4)
@@ -206,7 +180,9 @@ class RemoteWriteExporter(Exporter[RemoteWriteConfig]):
                     return
                 text = (await resp.text(errors="replace")).strip()[:500]
                 retryable = resp.status >= 500 or resp.status == 429
-                retry_after = parse_retry_after(resp.headers.get("Retry-After")) if retryable else None
+                retry_after = (
+                    retry_after_seconds(resp.headers.get("Retry-After"), MAX_RETRY_AFTER) if retryable else None
+                )
                 raise SendError(f"HTTP {resp.status} from {self.config.endpoint}: {text}", retryable, retry_after)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise SendError(f"{self.config.endpoint}: {type(exc).__name__}: {exc}", retryable=True) from exc

@@ -101,7 +101,7 @@ def test_retry_after_takes_seconds_or_an_http_date() -> None:
     import email.utils
     import time
 
-    from exporters.otlp.transport import retry_after_seconds
+    from collector.net import retry_after_seconds
 
     assert retry_after_seconds("7") == 7.0
     later = retry_after_seconds(email.utils.formatdate(time.time() + 60, usegmt=True))
