@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from collector.component import ComponentContext, ComponentId, Receiver
-from collector.model import Data, HistogramPoint, Metric, MetricBatch, NumberPoint
+from collector.model import Data, EventBatch, HistogramPoint, Metric, MetricBatch, NumberPoint
 from collector.registry import default_registry
 from collector.telemetry import Telemetry
 
@@ -25,6 +25,24 @@ class Capture:
                     if metric.name == name:
                         return metric
         raise AssertionError(f"no metric {name} emitted")
+
+
+def build(type_: str, config: dict[str, Any], signal: str = "metrics") -> Receiver[Any]:
+    """A receiver whose emissions are captured per signal (see `last_metric`, `emitted_events`)."""
+    receiver, _ = make_receiver(type_, config, signal)
+    return receiver
+
+
+def last_metric(receiver: Receiver[Any], name: str) -> Metric:
+    capture = receiver.next["metrics"]
+    assert isinstance(capture, Capture)
+    return capture.last_metric(name)
+
+
+def emitted_events(receiver: Receiver[Any]) -> list[EventBatch]:
+    capture = receiver.next["logs"]
+    assert isinstance(capture, Capture)
+    return [b for b in capture.batches if isinstance(b, EventBatch)]
 
 
 def make_receiver(type_: str, config: dict[str, Any], signal: str = "metrics") -> tuple[Receiver[Any], Capture]:

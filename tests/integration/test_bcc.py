@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +19,16 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.component import ComponentError, Receiver
+from collector.component import ComponentError
 from collector.config import load_config_file
-from collector.model import EventBatch, HistogramPoint, Metric, NumberPoint
+from collector.model import HistogramPoint, NumberPoint
 from tests.conftest import ROOT, compile_c, free_port, unavailable
-from tests.integration.receiver_harness import Capture, make_receiver
+from tests.integration.live import scrape, wait_for
+from tests.integration.receiver_harness import build as make
+from tests.integration.receiver_harness import emitted_events as events
+from tests.integration.receiver_harness import last_metric as metric
 
 pytestmark = pytest.mark.usefixtures("bpf", "bcc")
-
-
-def make(type_: str, config: dict[str, Any], signal: str = "metrics") -> Receiver[Any]:
-    receiver, _ = make_receiver(type_, config, signal)
-    return receiver
-
-
-def metric(receiver: Receiver[Any], name: str) -> Metric:
-    capture = receiver.next["metrics"]
-    assert isinstance(capture, Capture)
-    return capture.last_metric(name)
-
-
-def events(receiver: Receiver[Any]) -> list[EventBatch]:
-    capture = receiver.next["logs"]
-    assert isinstance(capture, Capture)
-    return [b for b in capture.batches if isinstance(b, EventBatch)]
 
 
 WORKER = r"""
@@ -73,18 +58,6 @@ def bcc() -> None:
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return compile_c(WORKER, tmp_path_factory.mktemp("bcc") / "worker")
-
-
-def wait_for(predicate: Any, what: str, timeout: float = 60.0) -> Any:
-    """Poll until predicate() is truthy (a deadline for liveness, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 async def until(predicate: Any, what: str, timeout: float = 60.0) -> None:
@@ -126,11 +99,6 @@ def _read_until_closed(fd: int) -> None:
                 return
 
 
-def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        return str(resp.read().decode())
-
-
 def test_bash_commands_example(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "commands.json"
@@ -154,7 +122,7 @@ def test_bash_commands_example(tmp_path: Path) -> None:
                 pytest.fail(f"collector exited: {output.read_text()}")
             return "running;" in output.read_text()
 
-        wait_for(ready, "the collector to compile the program and serve")
+        wait_for(ready, "the collector to compile the program and serve", timeout=60)
         bash = type_into_bash(["echo one", "true", "echo one", "echo 'two words'", ""])
 
         expected = {"echo one": 2, "true": 1, "echo 'two words'": 1, "exit": 1}

@@ -9,35 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, require_tool
+from tests.integration.live import scrape, wait_for
 from tests.integration.workloads import build, make_getppid_calls
 
 pytestmark = pytest.mark.usefixtures("bpf")
-
-
-def scrape(port: int, accept: str = "") -> str:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Accept": accept} if accept else {})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return str(resp.read().decode())
-
-
-def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:
-            last_error = exc
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last error: {last_error})")
 
 
 def bpf_prog_ids(pid: int) -> set[int]:
@@ -65,7 +45,7 @@ def test_default_pipeline_end_to_end(tmp_path: Path, port: int) -> None:
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        wait_for(lambda: "ebpf_runq_latency_seconds_count" in scrape(port), what="first poll")
+        wait_for(lambda: "ebpf_runq_latency_seconds_count" in scrape(port), "first poll", timeout=20)
         progs = bpf_prog_ids(proc.pid)
         assert len(progs) == 4  # sched_wakeup, sched_wakeup_new, sched_switch, sys_enter
 
@@ -76,7 +56,7 @@ def test_default_pipeline_end_to_end(tmp_path: Path, port: int) -> None:
             text = scrape(port)
             return text if f"{series} 4242\n" in text else None
 
-        text = wait_for(exact, what="exact count")
+        text = wait_for(exact, "exact count", timeout=20)
 
         assert "# HELP ebpf_syscalls_total " in text and "# TYPE ebpf_syscalls_total counter" in text
         assert "# TYPE ebpf_runq_latency_seconds histogram" in text
@@ -103,7 +83,7 @@ def test_default_pipeline_end_to_end(tmp_path: Path, port: int) -> None:
             subprocess.run([bpftool, "prog", "show", "id", str(i)], capture_output=True).returncode != 0 for i in progs
         )
 
-    wait_for(unloaded, timeout=10, what="programs to be unloaded")
+    wait_for(unloaded, "programs to be unloaded", timeout=10)
 
 
 def test_start_failure_is_one_clear_message(tmp_path: Path, port: int) -> None:

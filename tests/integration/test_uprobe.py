@@ -11,36 +11,19 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from collector.component import ComponentError, Receiver
-from collector.model import EventBatch, HistogramPoint, Metric, NumberPoint
+from collector.component import ComponentError
+from collector.model import HistogramPoint, NumberPoint
 from tests.conftest import ROOT, compile_c, free_port, require_tool, unavailable
-from tests.integration.receiver_harness import Capture, make_receiver
+from tests.integration.live import scrape, wait_for
+from tests.integration.receiver_harness import build as make
+from tests.integration.receiver_harness import last_metric as metric
 
 pytestmark = pytest.mark.usefixtures("bpf")
-
-
-def make(type_: str, config: dict[str, Any], signal: str = "metrics") -> Receiver[Any]:
-    receiver, _ = make_receiver(type_, config, signal)
-    return receiver
-
-
-def metric(receiver: Receiver[Any], name: str) -> Metric:
-    capture = receiver.next["metrics"]
-    assert isinstance(capture, Capture)
-    return capture.last_metric(name)
-
-
-def events(receiver: Receiver[Any]) -> list[EventBatch]:
-    capture = receiver.next["logs"]
-    assert isinstance(capture, Capture)
-    return [b for b in capture.batches if isinstance(b, EventBatch)]
 
 
 EXAMPLE = ROOT / "configs" / "examples" / "triangle"
@@ -113,26 +96,9 @@ def counter(receiver: Any, name: str) -> int:
 # -- scenario 1: the Fortran triangle program, end to end ---------------------------
 
 
-def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        return str(resp.read().decode())
-
-
 def scraped_value(text: str, name: str) -> int | None:
     m = re.search(rf"^{name} (\S+)$", text, re.M)
     return int(float(m.group(1))) if m else None
-
-
-def wait_for(predicate: Any, what: str, timeout: float = 30.0) -> Any:
-    """Poll until predicate() is truthy (a deadline for liveness, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def test_fortran_triangle_example_counts_every_call(tmp_path: Path) -> None:
