@@ -12,14 +12,13 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cgroup_lab import CgroupLab
 from tests.conftest import ROOT, free_port
-from tests.integration.test_k8s_metadata import CgroupLab
 from tests.k8s_api import FakeKubeApi, make_pod
 from tests.otlp_backend import OtlpBackend
 
@@ -27,17 +26,11 @@ EXAMPLE = ROOT / "configs" / "examples" / "pod-opens-to-loki.yaml"
 NODE = "node-a"
 
 
+pytestmark = pytest.mark.usefixtures("bpf")
+
+
 def attrs(kvs: Any) -> dict[str, Any]:
     return {kv.key: getattr(kv.value, kv.value.WhichOneof("value")) for kv in kvs}
-
-
-@pytest.fixture
-def lab(bpf: None) -> Iterator[CgroupLab]:
-    lab = CgroupLab()
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
 
 
 async def test_opens_in_a_pod_reach_loki_with_namespace_and_pod(lab: CgroupLab, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,31 +21,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from tests.cgroup_lab import CgroupLab
+from tests.cgroup_lab import container_id as _hex
 from tests.conftest import ROOT, free_port
-from tests.integration.test_k8s_metadata import CgroupLab, _hex
 from tests.k8s_api import FakeKubeApi, make_pod
 
 EXAMPLES = ROOT / "configs" / "examples"
 NODE = "node-a"
 
 pytestmark = pytest.mark.usefixtures("bpf")
-
-
-@pytest.fixture
-def lab() -> Iterator[CgroupLab]:
-    lab = CgroupLab()
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeKubeApi]:
-    server = FakeKubeApi(token="s3cret")
-    await server.start(free_port())
-    yield server
-    await server.stop()
 
 
 def add_pod(api: FakeKubeApi, lab: CgroupLab, name: str, namespace: str, container: str) -> str:
