@@ -22,7 +22,10 @@ class MetricSpec(ComponentConfig):
     field: str | None = Field(
         None, description="event field or column holding the value; a counter without one counts events"
     )
-    group_by: list[str] = Field(default_factory=list, description="fields or columns that become attributes")
+    group_by: list[str] = Field(
+        default_factory=list,
+        description="fields or columns that become attributes; one a batch lacks (no pod matched) is an empty value",
+    )
     source: str | None = Field(None, description="only events from this source (EventBatch.source)")
     multiplier: float = Field(1.0, gt=0, description="applied to the field, e.g. 0.001 for ns to µs")
     description: str = ""
